@@ -1,0 +1,32 @@
+# edgelstm: the two commands of the README.
+#   make demo   set up .venv, then data -> train -> quantize -> export-c -> verify on the radar data
+#   make test   set up .venv, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+EDGELSTM := $(VENV)/bin/edgelstm
+OUT    ?= demo_out
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[all]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/python tools/demo.py --out $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) tools/bench/run_all.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache build *.egg-info

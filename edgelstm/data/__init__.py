@@ -1,0 +1,1 @@
+"""Datasets: the radar simulator, NPZ/CSV loaders and format checks."""

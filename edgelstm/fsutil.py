@@ -1,0 +1,116 @@
+"""Writing files so that a failure never leaves a half-written output behind.
+
+Every output goes to a temporary name in the destination folder and is renamed into place
+(an atomic operation on POSIX) only when it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import EdgelstmError
+
+
+def check_output_path(path: str | os.PathLike, *, what: str = "output file") -> Path:
+    """Check that ``path`` can be written as a file; create its parent folder if needed."""
+    p = Path(path)
+    if p.exists() and p.is_dir():
+        raise EdgelstmError(f"{what} '{p}' is a directory", "give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise EdgelstmError(f"cannot write {what} '{p}': '{parent}' is a file, not a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EdgelstmError(f"cannot create folder '{parent}' for {what}: {e.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise EdgelstmError(f"cannot write {what} '{p}': folder '{parent}' is not writable")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, what: str = "output file") -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` only on success."""
+    p = check_output_path(path, what=what)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, what: str = "output file") -> Path:
+    with atomic_path(path, what=what) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, *, what: str = "output file") -> Path:
+    with atomic_path(path, what=what) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike, *, what: str = "output folder") -> Iterator[Path]:
+    """Build a folder under a temporary name and move it to ``path`` when complete.
+
+    An existing ``path`` folder is replaced only after the new one is complete.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise EdgelstmError(f"{what} '{p}' exists and is a file", "give a folder name")
+    parent = p.parent if str(p.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EdgelstmError(f"cannot create folder '{parent}': {e.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise EdgelstmError(f"cannot write {what} '{p}': folder '{parent}' is not writable")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent))
+    try:
+        yield tmp
+        if p.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=parent))
+            os.rmdir(old)
+            os.replace(p, old)
+            os.replace(tmp, p)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, p)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def require_file(path: str | os.PathLike, what: str) -> Path:
+    """Check that ``path`` is an existing, non-empty, readable file."""
+    p = Path(path)
+    if not p.exists():
+        raise EdgelstmError(f"{what} '{p}' does not exist")
+    if p.is_dir():
+        raise EdgelstmError(f"{what} '{p}' is a directory, not a file")
+    if not os.access(p, os.R_OK):
+        raise EdgelstmError(f"{what} '{p}' is not readable")
+    if p.stat().st_size == 0:
+        raise EdgelstmError(f"{what} '{p}' is empty")
+    return p
