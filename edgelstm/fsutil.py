@@ -35,10 +35,16 @@ def check_output_path(path: str | os.PathLike, *, what: str = "output file") -> 
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, what: str = "output file") -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` only on success."""
+def atomic_path(
+    path: str | os.PathLike, *, what: str = "output file", suffix: str = ".tmp"
+) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` only on success.
+
+    ``suffix`` lets libraries that insist on a file extension (Keras wants ``.keras``) write
+    to the temporary name.
+    """
     p = check_output_path(path, what=what)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent or ".")
     os.close(fd)
     tmp_path = Path(tmp)
     try:

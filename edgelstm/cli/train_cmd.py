@@ -1,1 +1,85 @@
-"""`edgelstm train` (placeholder)."""
+"""`edgelstm train`: a Keras 3 LSTM/GRU classifier on an NPZ/CSV dataset."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import EdgelstmError
+from .base import Output, cli, output_options
+
+
+def parse_dense_head(text: str | None) -> list[int]:
+    """``"64,32"`` -> [64, 32]; empty or "none" -> []."""
+    if text is None or text.strip().lower() in ("", "none", "0"):
+        return []
+    out = []
+    for part in text.replace(" ", "").split(","):
+        try:
+            v = int(part)
+        except ValueError:
+            raise EdgelstmError(
+                f"--dense-head '{text}' is not a list of layer widths", "use e.g. --dense-head 32 or 64,32"
+            ) from None
+        if v < 1:
+            raise EdgelstmError(f"--dense-head widths must be >= 1, got {v}")
+        out.append(v)
+    return out
+
+
+@cli.command("train")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Dataset (.npz or .csv).")
+@click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True, help="Recurrent cell.")
+@click.option("--units", type=int, default=32, show_default=True, help="Units per recurrent layer.")
+@click.option("--layers", type=int, default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--bidirectional", is_flag=True, help="Bidirectional layers (whole-window inference only).")
+@click.option("--dense-head", default="", help="Hidden Dense (ReLU) widths before the logits, e.g. 32 or 64,32.")
+@click.option(
+    "--reset-after/--no-reset-after", default=True, show_default=True, help="GRU formulation (Keras' default on)."
+)
+@click.option("--epochs", type=int, default=30, show_default=True, help="Maximum epochs (early stopping may end sooner).")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Adam learning rate.")
+@click.option("--patience", type=int, default=6, show_default=True, help="Early-stopping patience (epochs).")
+@click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Training data held out for early stopping.")
+@click.option("--test-fraction", type=float, default=None, help="Split a dataset that has no test split.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is reproducible).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output model, e.g. model.keras.")
+@output_options()
+def train_command(data_path, cell, units, layers, bidirectional, dense_head, reset_after, epochs, batch_size,
+                  learning_rate, patience, val_fraction, test_fraction, seed, out_path, out: Output):
+    """Train a float LSTM/GRU classifier; writes MODEL.keras and MODEL.json (metadata).
+
+    The per-feature normalisation is learned from the training split and stored in the model.
+    Prints per-epoch progress and the final float test accuracy.
+    """
+    from ..data.dataset import load_dataset
+    from ..fsutil import check_output_path
+    from ..train import TrainConfig, save_model, train_model
+
+    config = TrainConfig(
+        cell=cell, units=units, layers=layers, bidirectional=bidirectional, dense_head=parse_dense_head(dense_head),
+        reset_after=reset_after, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        patience=patience, val_fraction=val_fraction, seed=seed,
+    )
+    config.validate()
+    if not str(out_path).endswith(".keras"):
+        raise EdgelstmError(f"--out '{out_path}' must end in .keras", "e.g. --out model.keras")
+    check_output_path(out_path, what="model file")
+    ds = load_dataset(data_path, test_fraction=test_fraction, seed=seed)
+    out.note(
+        f"training {'Bi' if bidirectional else ''}{cell.upper()} {layers}x{units} on {len(ds.y_train)} sequences "
+        f"of {ds.window} frames x {ds.n_features} features, {ds.n_classes} classes"
+    )
+    result = train_model(ds, config, log=out.note)
+    model_file, meta_file = save_model(result, out_path)
+    m = result.metadata["metrics"]
+    out.result(f"float test accuracy: {m['float_test_accuracy']:.4f} ({len(ds.y_test)} sequences)")
+    out.result(f"wrote {model_file} and {meta_file} ({m['epochs_run']} epochs, {m['train_seconds']:.1f} s)")
+    out.emit_json({
+        "model": str(model_file),
+        "metadata": str(meta_file),
+        "float_accuracy": m["float_test_accuracy"],
+        "float_train_accuracy": m["float_train_accuracy"],
+        "epochs_run": m["epochs_run"],
+        "train_seconds": m["train_seconds"],
+    })
