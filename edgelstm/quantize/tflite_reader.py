@@ -471,9 +471,17 @@ class _Reader:
         axis = int(getattr(op.builtinOptions, "axis", -1)) % rank
         if axis != rank - 1:
             raise UnsupportedError(f"'{g.path}': CONCATENATION op {n} along axis {axis}; only the feature axis is supported")
+        to = self.tensors[out_key]
         for k in keys:
-            if self.tensors[k].dtype != "int8":
+            t = self.tensors[k]
+            if t.dtype != "int8":
                 raise UnsupportedError(f"'{g.path}': CONCATENATION op {n} of non-int8 tensors")
+            # concatenation.cc Prepare: TFLM rejects int8 inputs quantized unlike the output.
+            if np.float32(t.scale) != np.float32(to.scale) or t.zero_point != to.zero_point:
+                raise UnsupportedError(
+                    f"'{g.path}': CONCATENATION op {n} joins tensors of different quantization "
+                    "(TFLite Micro rejects this model too)"
+                )
         # TFLM concatenation copies int8 bytes without rescaling (EvalUnquantized).
         self.ops.append(ConcatOp(name=f"concat_{n}", inputs=keys, output=out_key))
 

@@ -1,0 +1,206 @@
+"""Synthetic int8 models with random weights, written straight to ``.tflite`` (no converter).
+
+For tests and benchmarks: any shape in milliseconds, with the quantization parameters under
+control (cell-state scale, hidden zero point, extreme weights), in exactly the layout the TFLite
+converter produces (``UNIDIRECTIONAL_SEQUENCE_LSTM`` with 24 inputs, variable state tensors,
+REVERSE_V2 / STRIDED_SLICE / CONCATENATION for bidirectional layers, FULLY_CONNECTED head,
+optional SOFTMAX), so that TFLite Micro runs them as the oracle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .quantize.tflite_schema import fb
+from .quantize.tflite_writer import ModelBuilder
+
+
+@dataclass
+class SynthSpec:
+    """Shape and quantization of a synthetic LSTM classifier."""
+
+    window: int = 16
+    features: int = 8
+    units: int | list[int] = 8
+    layers: int = 1
+    bidirectional: bool = False
+    dense: list[int] = field(default_factory=list)  # hidden dense widths (ReLU)
+    classes: int = 4
+    softmax: bool = False
+    cell_scale_power: int | list[int] = -11  # cell state scale 2^p
+    hidden_zero_point: int | None = None  # None: random in [-20, 20]
+    weight_scale: float = 0.02  # float value of one weight LSB (per tensor)
+    input_scale: float = 0.05
+    input_zero_point: int = 3
+    extreme_weights: bool = False  # all weights +/-127
+    cell_clip: float = 10.0
+    seed: int = 0
+
+    def units_of(self, layer: int) -> int:
+        return self.units[layer] if isinstance(self.units, list) else self.units
+
+    def csp_of(self, layer: int) -> int:
+        return self.cell_scale_power[layer] if isinstance(self.cell_scale_power, list) else self.cell_scale_power
+
+
+class _Synth:
+    def __init__(self, spec: SynthSpec):
+        self.s = spec
+        self.rng = np.random.default_rng(spec.seed)
+        self.b = ModelBuilder("edgelstm synthetic")
+        self.n = 0
+        self.shape_consts: dict[tuple, int] = {}
+
+    def name(self, base: str) -> str:
+        self.n += 1
+        return f"{base}_{self.n}"
+
+    def weights(self, shape) -> np.ndarray:
+        if self.s.extreme_weights:
+            return np.where(self.rng.random(shape) < 0.5, -127, 127).astype(np.int8)
+        return self.rng.integers(-127, 128, size=shape).astype(np.int8)
+
+    def act(self, shape, scale, zp) -> int:
+        return self.b.tensor(self.name("act"), [1, *shape], np.int8, scale=scale, zero_point=zp)
+
+    def const_i32(self, values) -> int:
+        v = np.asarray(values, dtype=np.int32)
+        key = tuple(v.tolist())
+        if key not in self.shape_consts:
+            self.shape_consts[key] = self.b.tensor(self.name("const"), [len(v)], np.int32, data=v)
+        return self.shape_consts[key]
+
+    def lstm(self, x: int, T: int, F: int, x_scale: float, x_zp: int, U: int, csp: int,
+             hidden: tuple[float, int] | None = None) -> tuple[int, float, int]:
+        s, b = self.s, self.b
+        h_zp = int(self.rng.integers(-20, 21)) if s.hidden_zero_point is None else s.hidden_zero_point
+        h_scale = float(np.float32(1.0 / 128 * (0.7 + 0.6 * self.rng.random())))
+        if hidden is not None:  # both directions of a bidirectional layer share one quantization
+            h_scale, h_zp = hidden
+        ins = [-1] * 24
+        ins[0] = x
+        for k, idx in zip("ifgo", (1, 2, 3, 4)):
+            ws = s.weight_scale * (0.5 + self.rng.random())
+            ins[idx] = b.tensor(self.name(f"wx_{k}"), [U, F], np.int8, scale=ws, zero_point=0, data=self.weights((U, F)))
+        for k, idx in zip("ifgo", (5, 6, 7, 8)):
+            ws = s.weight_scale * (0.5 + self.rng.random())
+            ins[idx] = b.tensor(self.name(f"wh_{k}"), [U, U], np.int8, scale=ws, zero_point=0, data=self.weights((U, U)))
+        for k, idx in zip("ifgo", (12, 13, 14, 15)):
+            bias = self.rng.integers(-20000, 20001, size=U).astype(np.int32)
+            if k == "f":
+                bias += 8000  # a forget bias, as Keras' unit_forget_bias
+            ins[idx] = b.tensor(self.name(f"b_{k}"), [U], np.int32, scale=x_scale * s.weight_scale, zero_point=0, data=bias)
+        ins[18] = b.tensor(self.name("h"), [1, U], np.int8, scale=h_scale, zero_point=h_zp, is_variable=True)
+        ins[19] = b.tensor(self.name("c"), [1, U], np.int16, scale=2.0**csp, zero_point=0, is_variable=True)
+        out = self.act([T, U], h_scale, h_zp)
+        opts = fb.UnidirectionalSequenceLSTMOptionsT()
+        opts.fusedActivationFunction = fb.ActivationFunctionType.TANH
+        opts.cellClip = s.cell_clip
+        opts.projClip = 0.0
+        opts.timeMajor = False
+        b.op(ins, [out], builtin=fb.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM,
+             options_type=fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, options=opts, version=3)
+        return out, h_scale, h_zp
+
+    def reverse(self, x: int, shape, scale, zp) -> int:
+        out = self.act(shape, scale, zp)
+        self.b.op([x, self.const_i32([1])], [out], builtin=fb.BuiltinOperator.REVERSE_V2)
+        return out
+
+    def last(self, x: int, T: int, U: int, scale, zp) -> int:
+        out = self.act([U], scale, zp)
+        opts = fb.StridedSliceOptionsT()
+        opts.beginMask, opts.endMask, opts.shrinkAxisMask = 5, 5, 2
+        self.b.op([x, self.const_i32([0, -1, 0]), self.const_i32([0, 0, 0]), self.const_i32([1, 1, 1])], [out],
+                  builtin=fb.BuiltinOperator.STRIDED_SLICE, options_type=fb.BuiltinOptions.StridedSliceOptions,
+                  options=opts)
+        return out
+
+    def concat(self, xs: list[int], shape, scale, zp, axis: int) -> int:
+        out = self.act(shape, scale, zp)
+        opts = fb.ConcatenationOptionsT()
+        opts.axis = axis
+        self.b.op(xs, [out], builtin=fb.BuiltinOperator.CONCATENATION,
+                  options_type=fb.BuiltinOptions.ConcatenationOptions, options=opts)
+        return out
+
+    def dense(self, x: int, K: int, O: int, x_scale: float, relu: bool) -> tuple[int, float, int]:
+        b = self.b
+        ws = np.float32(self.s.weight_scale * (0.5 + self.rng.random(O))).astype(np.float32)
+        W = b.tensor(self.name("fc_w"), [O, K], np.int8, scale=ws, zero_point=np.zeros(O, np.int64), data=self.weights((O, K)))
+        bias = self.rng.integers(-3000, 3001, size=O).astype(np.int32)
+        B = b.tensor(self.name("fc_b"), [O], np.int32, scale=x_scale * ws, zero_point=np.zeros(O, np.int64), data=bias)
+        o_scale = float(np.float32(0.02 + 0.05 * self.rng.random()))
+        o_zp = -128 if relu else int(self.rng.integers(-10, 11))
+        out = self.act([O], o_scale, o_zp)
+        opts = fb.FullyConnectedOptionsT()
+        opts.fusedActivationFunction = fb.ActivationFunctionType.RELU if relu else fb.ActivationFunctionType.NONE
+        b.op([x, W, B], [out], builtin=fb.BuiltinOperator.FULLY_CONNECTED,
+             options_type=fb.BuiltinOptions.FullyConnectedOptions, options=opts, version=4)
+        return out, o_scale, o_zp
+
+    def build(self) -> bytes:
+        s = self.s
+        T, F = s.window, s.features
+        x_in = self.act([T, F], s.input_scale, s.input_zero_point)
+        cur, cur_scale, cur_zp, width = x_in, s.input_scale, s.input_zero_point, F
+        is_seq = True
+        for layer in range(s.layers):
+            U = s.units_of(layer)
+            csp = s.csp_of(layer)
+            last_layer = layer == s.layers - 1
+            fwd, fs, fz = self.lstm(cur, T, width, cur_scale, cur_zp, U, csp)
+            if not s.bidirectional:
+                cur, cur_scale, cur_zp, width = fwd, fs, fz, U
+                if last_layer:
+                    cur = self.last(fwd, T, U, fs, fz)
+                    is_seq = False
+                continue
+            rev_in = self.reverse(cur, [T, width], cur_scale, cur_zp)
+            bwd, bs, bz = self.lstm(rev_in, T, width, cur_scale, cur_zp, U, csp, hidden=(fs, fz))
+            if last_layer:
+                f_last = self.last(fwd, T, U, fs, fz)
+                b_last = self.last(bwd, T, U, bs, bz)
+                cur = self.concat([f_last, b_last], [2 * U], fs, fz, axis=1)
+                is_seq = False
+            else:
+                b_seq = self.reverse(bwd, [T, U], bs, bz)
+                cur = self.concat([fwd, b_seq], [T, 2 * U], fs, fz, axis=2)
+            cur_scale, cur_zp, width = fs, fz, 2 * U
+        assert not is_seq
+        for d in s.dense:
+            cur, cur_scale, cur_zp = self.dense(cur, width, d, cur_scale, relu=True)
+            width = d
+        cur, cur_scale, cur_zp = self.dense(cur, width, s.classes, cur_scale, relu=False)
+        if s.softmax:
+            out = self.b.tensor(self.name("probs"), [1, s.classes], np.int8, scale=1.0 / 256, zero_point=-128)
+            opts = fb.SoftmaxOptionsT()
+            opts.beta = 1.0
+            self.b.op([cur], [out], builtin=fb.BuiltinOperator.SOFTMAX, options_type=fb.BuiltinOptions.SoftmaxOptions,
+                      options=opts)
+            cur = out
+        return self.b.finish([x_in], [cur])
+
+
+def synth_lstm_tflite(spec: SynthSpec | None = None, **kw) -> bytes:
+    """A random-weight int8 LSTM classifier as ``.tflite`` bytes (see :class:`SynthSpec`)."""
+    spec = spec or SynthSpec(**kw)
+    return _Synth(spec).build()
+
+
+def random_int8_inputs(n: int, window: int, features: int, seed: int = 0, kind: str = "uniform") -> np.ndarray:
+    """int8 test sequences: uniform, or the extreme patterns (all -128, all 127, alternating)."""
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        return rng.integers(-128, 128, size=(n, window, features)).astype(np.int8)
+    if kind == "extremes":
+        x = rng.integers(-128, 128, size=(n, window, features)).astype(np.int8)
+        k = max(n // 4, 1)
+        x[:k] = -128
+        x[k : 2 * k] = 127
+        alt = np.where((np.arange(window)[:, None] + np.arange(features)[None, :]) % 2 == 0, 127, -128)
+        x[2 * k : 3 * k] = alt.astype(np.int8)
+        return x
+    raise ValueError(kind)
