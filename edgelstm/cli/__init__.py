@@ -17,6 +17,10 @@ from .base import cli
 # Registering the commands (each module adds its own to the group).
 from . import data_cmd  # noqa: F401,E402
 from . import train_cmd  # noqa: F401,E402
+from . import quantize_cmd  # noqa: F401,E402
+from . import simulate_cmd  # noqa: F401,E402
+from . import export_cmd  # noqa: F401,E402
+from . import verify_cmd  # noqa: F401,E402
 
 
 def _debug_requested(argv: list[str]) -> bool:
