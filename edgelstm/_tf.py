@@ -6,8 +6,10 @@ hundreds of megabytes); `train` and `quantize` call these helpers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import warnings
 
 from .errors import ToolError
@@ -29,10 +31,38 @@ def _quiet_env() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Silence fd 2 while TensorFlow's C++ runtime loads.
+
+    TensorFlow's native code prints CUDA probing and absl start-up lines straight to file
+    descriptor 2, before any Python-level setting can stop it; edgelstm's stderr is for the
+    user's progress and errors, so those lines are dropped for the duration of the import.
+    """
+    if os.environ.get("EDGELSTM_DEBUG") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def import_tf():
     _quiet_env()
     try:
-        import tensorflow as tf
+        with _stderr_silenced():
+            import tensorflow as tf
     except ImportError:
         raise ToolError(
             "TensorFlow is not installed", "install the training extras: pip install 'edgelstm[train]'"
@@ -45,7 +75,8 @@ def import_keras():
     """Keras 3 (the trainer's framework)."""
     import_tf()
     try:
-        import keras
+        with _stderr_silenced():
+            import keras
     except ImportError:
         raise ToolError("Keras is not installed", "pip install 'edgelstm[train]'") from None
     if int(keras.__version__.split(".")[0]) < 3:
@@ -57,7 +88,8 @@ def import_tf_keras():
     """tf-keras (Keras 2), used only for the batch-size-1 twin the TFLite converter can fuse."""
     import_tf()
     try:
-        import tf_keras
+        with _stderr_silenced():
+            import tf_keras
     except ImportError:
         raise ToolError("tf-keras is not installed", "pip install 'edgelstm[train]'") from None
     return tf_keras

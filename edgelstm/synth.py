@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .quantize.tflite_schema import fb
-from .quantize.tflite_writer import ModelBuilder
+from .quantize.tflite_writer import GraphWriter
 
 
 @dataclass
@@ -49,28 +49,12 @@ class _Synth:
     def __init__(self, spec: SynthSpec):
         self.s = spec
         self.rng = np.random.default_rng(spec.seed)
-        self.b = ModelBuilder("edgelstm synthetic")
-        self.n = 0
-        self.shape_consts: dict[tuple, int] = {}
-
-    def name(self, base: str) -> str:
-        self.n += 1
-        return f"{base}_{self.n}"
+        self.b = GraphWriter("edgelstm synthetic")
 
     def weights(self, shape) -> np.ndarray:
         if self.s.extreme_weights:
             return np.where(self.rng.random(shape) < 0.5, -127, 127).astype(np.int8)
         return self.rng.integers(-127, 128, size=shape).astype(np.int8)
-
-    def act(self, shape, scale, zp) -> int:
-        return self.b.tensor(self.name("act"), [1, *shape], np.int8, scale=scale, zero_point=zp)
-
-    def const_i32(self, values) -> int:
-        v = np.asarray(values, dtype=np.int32)
-        key = tuple(v.tolist())
-        if key not in self.shape_consts:
-            self.shape_consts[key] = self.b.tensor(self.name("const"), [len(v)], np.int32, data=v)
-        return self.shape_consts[key]
 
     def lstm(self, x: int, T: int, F: int, x_scale: float, x_zp: int, U: int, csp: int,
              hidden: tuple[float, int] | None = None) -> tuple[int, float, int]:
@@ -83,18 +67,18 @@ class _Synth:
         ins[0] = x
         for k, idx in zip("ifgo", (1, 2, 3, 4)):
             ws = s.weight_scale * (0.5 + self.rng.random())
-            ins[idx] = b.tensor(self.name(f"wx_{k}"), [U, F], np.int8, scale=ws, zero_point=0, data=self.weights((U, F)))
+            ins[idx] = b.tensor(b.name(f"wx_{k}"), [U, F], np.int8, scale=ws, zero_point=0, data=self.weights((U, F)))
         for k, idx in zip("ifgo", (5, 6, 7, 8)):
             ws = s.weight_scale * (0.5 + self.rng.random())
-            ins[idx] = b.tensor(self.name(f"wh_{k}"), [U, U], np.int8, scale=ws, zero_point=0, data=self.weights((U, U)))
+            ins[idx] = b.tensor(b.name(f"wh_{k}"), [U, U], np.int8, scale=ws, zero_point=0, data=self.weights((U, U)))
         for k, idx in zip("ifgo", (12, 13, 14, 15)):
             bias = self.rng.integers(-20000, 20001, size=U).astype(np.int32)
             if k == "f":
                 bias += 8000  # a forget bias, as Keras' unit_forget_bias
-            ins[idx] = b.tensor(self.name(f"b_{k}"), [U], np.int32, scale=x_scale * s.weight_scale, zero_point=0, data=bias)
-        ins[18] = b.tensor(self.name("h"), [1, U], np.int8, scale=h_scale, zero_point=h_zp, is_variable=True)
-        ins[19] = b.tensor(self.name("c"), [1, U], np.int16, scale=2.0**csp, zero_point=0, is_variable=True)
-        out = self.act([T, U], h_scale, h_zp)
+            ins[idx] = b.tensor(b.name(f"b_{k}"), [U], np.int32, scale=x_scale * s.weight_scale, zero_point=0, data=bias)
+        ins[18] = b.tensor(b.name("h"), [1, U], np.int8, scale=h_scale, zero_point=h_zp, is_variable=True)
+        ins[19] = b.tensor(b.name("c"), [1, U], np.int16, scale=2.0**csp, zero_point=0, is_variable=True)
+        out = b.act([T, U], h_scale, h_zp, "lstm_out")
         opts = fb.UnidirectionalSequenceLSTMOptionsT()
         opts.fusedActivationFunction = fb.ActivationFunctionType.TANH
         opts.cellClip = s.cell_clip
@@ -104,49 +88,19 @@ class _Synth:
              options_type=fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, options=opts, version=3)
         return out, h_scale, h_zp
 
-    def reverse(self, x: int, shape, scale, zp) -> int:
-        out = self.act(shape, scale, zp)
-        self.b.op([x, self.const_i32([1])], [out], builtin=fb.BuiltinOperator.REVERSE_V2)
-        return out
-
-    def last(self, x: int, T: int, U: int, scale, zp) -> int:
-        out = self.act([U], scale, zp)
-        opts = fb.StridedSliceOptionsT()
-        opts.beginMask, opts.endMask, opts.shrinkAxisMask = 5, 5, 2
-        self.b.op([x, self.const_i32([0, -1, 0]), self.const_i32([0, 0, 0]), self.const_i32([1, 1, 1])], [out],
-                  builtin=fb.BuiltinOperator.STRIDED_SLICE, options_type=fb.BuiltinOptions.StridedSliceOptions,
-                  options=opts)
-        return out
-
-    def concat(self, xs: list[int], shape, scale, zp, axis: int) -> int:
-        out = self.act(shape, scale, zp)
-        opts = fb.ConcatenationOptionsT()
-        opts.axis = axis
-        self.b.op(xs, [out], builtin=fb.BuiltinOperator.CONCATENATION,
-                  options_type=fb.BuiltinOptions.ConcatenationOptions, options=opts)
-        return out
-
     def dense(self, x: int, K: int, O: int, x_scale: float, relu: bool) -> tuple[int, float, int]:
-        b = self.b
         ws = np.float32(self.s.weight_scale * (0.5 + self.rng.random(O))).astype(np.float32)
-        W = b.tensor(self.name("fc_w"), [O, K], np.int8, scale=ws, zero_point=np.zeros(O, np.int64), data=self.weights((O, K)))
         bias = self.rng.integers(-3000, 3001, size=O).astype(np.int32)
-        B = b.tensor(self.name("fc_b"), [O], np.int32, scale=x_scale * ws, zero_point=np.zeros(O, np.int64), data=bias)
         o_scale = float(np.float32(0.02 + 0.05 * self.rng.random()))
         o_zp = -128 if relu else int(self.rng.integers(-10, 11))
-        out = self.act([O], o_scale, o_zp)
-        opts = fb.FullyConnectedOptionsT()
-        opts.fusedActivationFunction = fb.ActivationFunctionType.RELU if relu else fb.ActivationFunctionType.NONE
-        b.op([x, W, B], [out], builtin=fb.BuiltinOperator.FULLY_CONNECTED,
-             options_type=fb.BuiltinOptions.FullyConnectedOptions, options=opts, version=4)
+        out = self.b.dense(x, self.weights((O, K)), ws, bias, x_scale, o_scale, o_zp, relu)
         return out, o_scale, o_zp
 
     def build(self) -> bytes:
-        s = self.s
+        s, b = self.s, self.b
         T, F = s.window, s.features
-        x_in = self.act([T, F], s.input_scale, s.input_zero_point)
+        x_in = b.act([T, F], s.input_scale, s.input_zero_point, "input")
         cur, cur_scale, cur_zp, width = x_in, s.input_scale, s.input_zero_point, F
-        is_seq = True
         for layer in range(s.layers):
             U = s.units_of(layer)
             csp = s.csp_of(layer)
@@ -155,33 +109,22 @@ class _Synth:
             if not s.bidirectional:
                 cur, cur_scale, cur_zp, width = fwd, fs, fz, U
                 if last_layer:
-                    cur = self.last(fwd, T, U, fs, fz)
-                    is_seq = False
+                    cur = b.last_step(fwd, U, fs, fz)
                 continue
-            rev_in = self.reverse(cur, [T, width], cur_scale, cur_zp)
+            rev_in = b.reverse_time(cur, [T, width], cur_scale, cur_zp)
             bwd, bs, bz = self.lstm(rev_in, T, width, cur_scale, cur_zp, U, csp, hidden=(fs, fz))
             if last_layer:
-                f_last = self.last(fwd, T, U, fs, fz)
-                b_last = self.last(bwd, T, U, bs, bz)
-                cur = self.concat([f_last, b_last], [2 * U], fs, fz, axis=1)
-                is_seq = False
+                cur = b.concat([b.last_step(fwd, U, fs, fz), b.last_step(bwd, U, bs, bz)], [2 * U], fs, fz)
             else:
-                b_seq = self.reverse(bwd, [T, U], bs, bz)
-                cur = self.concat([fwd, b_seq], [T, 2 * U], fs, fz, axis=2)
+                cur = b.concat([fwd, b.reverse_time(bwd, [T, U], bs, bz)], [T, 2 * U], fs, fz)
             cur_scale, cur_zp, width = fs, fz, 2 * U
-        assert not is_seq
         for d in s.dense:
             cur, cur_scale, cur_zp = self.dense(cur, width, d, cur_scale, relu=True)
             width = d
         cur, cur_scale, cur_zp = self.dense(cur, width, s.classes, cur_scale, relu=False)
         if s.softmax:
-            out = self.b.tensor(self.name("probs"), [1, s.classes], np.int8, scale=1.0 / 256, zero_point=-128)
-            opts = fb.SoftmaxOptionsT()
-            opts.beta = 1.0
-            self.b.op([cur], [out], builtin=fb.BuiltinOperator.SOFTMAX, options_type=fb.BuiltinOptions.SoftmaxOptions,
-                      options=opts)
-            cur = out
-        return self.b.finish([x_in], [cur])
+            cur = b.softmax(cur, s.classes)
+        return b.finish([x_in], [cur])
 
 
 def synth_lstm_tflite(spec: SynthSpec | None = None, **kw) -> bytes:

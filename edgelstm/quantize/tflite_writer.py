@@ -132,3 +132,81 @@ class ModelBuilder:
         if metadata is not None:
             set_metadata(self.model, METADATA_NAME, json.dumps(metadata, separators=(",", ":")).encode())
         return pack_model(self.model)
+
+
+class GraphWriter(ModelBuilder):
+    """Builds the classifier graph the TFLite converter would: the same ops in the same layout.
+
+    Recurrent layers output whole sequences; the last time step is taken by STRIDED_SLICE and a
+    bidirectional layer is REVERSE_V2 -> layer (-> REVERSE_V2) joined by CONCATENATION, so
+    models written here and converter-made models read into the same IR.
+    """
+
+    def __init__(self, description: str = "edgelstm"):
+        super().__init__(description)
+        self._n = 0
+        self._i32: dict[tuple, int] = {}
+
+    def name(self, base: str) -> str:
+        self._n += 1
+        return f"{base}_{self._n}"
+
+    def act(self, shape, scale: float, zp: int, base: str = "act", dtype=np.int8) -> int:
+        return self.tensor(self.name(base), [1, *shape], dtype, scale=scale, zero_point=zp)
+
+    def const_i32(self, values) -> int:
+        v = np.asarray(values, dtype=np.int32)
+        key = tuple(v.tolist())
+        if key not in self._i32:
+            self._i32[key] = self.tensor(self.name("const"), [len(v)], np.int32, data=v)
+        return self._i32[key]
+
+    def reverse_time(self, x: int, shape, scale: float, zp: int) -> int:
+        out = self.act(shape, scale, zp, "reverse")
+        self.op([x, self.const_i32([1])], [out], builtin=fb.BuiltinOperator.REVERSE_V2)
+        return out
+
+    def last_step(self, x: int, units: int, scale: float, zp: int) -> int:
+        out = self.act([units], scale, zp, "last")
+        opts = fb.StridedSliceOptionsT()
+        opts.beginMask, opts.endMask, opts.shrinkAxisMask = 5, 5, 2
+        self.op([x, self.const_i32([0, -1, 0]), self.const_i32([0, 0, 0]), self.const_i32([1, 1, 1])], [out],
+                builtin=fb.BuiltinOperator.STRIDED_SLICE, options_type=fb.BuiltinOptions.StridedSliceOptions,
+                options=opts)
+        return out
+
+    def concat(self, xs: list[int], shape, scale: float, zp: int) -> int:
+        out = self.act(shape, scale, zp, "concat")
+        opts = fb.ConcatenationOptionsT()
+        opts.axis = len(shape)  # the last axis of [1, *shape]
+        self.op(xs, [out], builtin=fb.BuiltinOperator.CONCATENATION,
+                options_type=fb.BuiltinOptions.ConcatenationOptions, options=opts)
+        return out
+
+    def dense(self, x: int, weights_q: np.ndarray, w_scales: np.ndarray, bias_q: np.ndarray | None, x_scale: float,
+              out_scale: float, out_zp: int, relu: bool) -> int:
+        """FULLY_CONNECTED with per-channel int8 weights (out, in) and int32 bias (scale s_x * s_w)."""
+        O, K = weights_q.shape
+        w_scales = np.asarray(w_scales, dtype=np.float32)
+        W = self.tensor(self.name("fc_w"), [O, K], np.int8, scale=w_scales, zero_point=np.zeros(O, np.int64),
+                        data=weights_q)
+        ins = [x, W]
+        if bias_q is not None:
+            ins.append(self.tensor(self.name("fc_b"), [O], np.int32, scale=np.float32(x_scale) * w_scales,
+                                   zero_point=np.zeros(O, np.int64), data=bias_q))
+        else:
+            ins.append(-1)
+        out = self.act([O], out_scale, out_zp, "fc_out")
+        opts = fb.FullyConnectedOptionsT()
+        opts.fusedActivationFunction = fb.ActivationFunctionType.RELU if relu else fb.ActivationFunctionType.NONE
+        self.op(ins, [out], builtin=fb.BuiltinOperator.FULLY_CONNECTED,
+                options_type=fb.BuiltinOptions.FullyConnectedOptions, options=opts, version=4)
+        return out
+
+    def softmax(self, x: int, classes: int) -> int:
+        out = self.tensor(self.name("probs"), [1, classes], np.int8, scale=1.0 / 256, zero_point=-128)
+        opts = fb.SoftmaxOptionsT()
+        opts.beta = 1.0
+        self.op([x], [out], builtin=fb.BuiltinOperator.SOFTMAX, options_type=fb.BuiltinOptions.SoftmaxOptions,
+                options=opts)
+        return out

@@ -1,0 +1,240 @@
+"""`edgelstm quantize`: Keras 3 float model -> full-integer int8 ``.tflite`` + accuracies.
+
+LSTM models go through the TFLite converter (in a child process, on a batch-size-1 tf-keras
+twin), so that every LSTM layer is the fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` TFLite Micro runs;
+GRU models go through edgelstm's own integer GRU (``gru_quant.py``). Either way the result
+carries edgelstm's metadata (normalisation, class and feature names, accuracies) so that one
+file is enough for `simulate`, `export-c` and `verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import __version__
+from ..errors import DataError, EdgelstmError, ModelError
+from ..fsutil import check_output_path, sha256_file, write_bytes_atomic
+from ..model import Int8Model
+from .keras_spec import ModelSpec, keras_to_spec, load_keras_model, normalize
+from .tflite_reader import load_ir_from_bytes
+from .tflite_writer import embed_edgelstm_metadata
+
+
+@dataclass
+class CalibrationConfig:
+    """How the calibration set is drawn from the training split."""
+
+    samples: int = 500
+    percentile: float = 100.0  # clip normalised calibration inputs to [100-p, p] percentiles
+    seed: int = 0
+
+
+@dataclass
+class QuantizeResult:
+    out: Path
+    model: Int8Model
+    float_accuracy: float
+    int8_accuracy: float
+    metadata: dict
+    tflm: dict | None = None
+    seconds: dict = field(default_factory=dict)
+
+
+def _stratified_sample(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if n >= len(y):
+        return rng.permutation(len(y))
+    classes = np.unique(y)
+    per = max(1, n // len(classes))
+    idx = []
+    for c in classes:
+        ids = np.flatnonzero(y == c)
+        idx.append(rng.choice(ids, size=min(per, len(ids)), replace=False))
+    idx = np.concatenate(idx)
+    if len(idx) < n:
+        rest = np.setdiff1d(np.arange(len(y)), idx)
+        idx = np.concatenate([idx, rng.choice(rest, size=min(n - len(idx), len(rest)), replace=False)])
+    return rng.permutation(idx[:n])
+
+
+def calibration_set(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarray, cfg: CalibrationConfig) -> np.ndarray:
+    """Normalised calibration sequences; optional percentile clipping of outliers (noise spikes)."""
+    idx = _stratified_sample(y_train, cfg.samples, cfg.seed)
+    calib = normalize(X_train[idx], spec)
+    if cfg.percentile < 100.0:
+        lo, hi = np.percentile(calib, [100.0 - cfg.percentile, cfg.percentile])
+        calib = np.clip(calib, lo, hi).astype(np.float32)
+    return np.ascontiguousarray(calib, dtype=np.float32)
+
+
+def run_converter(spec: ModelSpec, calib: np.ndarray, check_x: np.ndarray, check_y: np.ndarray,
+                  timeout: float = 1800.0) -> bytes:
+    """Run the TFLite converter on the tf-keras twin in a child process; crashes become errors."""
+    with tempfile.TemporaryDirectory(prefix="edgelstm-convert-") as d:
+        job = Path(d)
+        (job / "spec.json").write_text(json.dumps(spec.to_json()))
+        np.savez(job / "weights.npz", **spec.weight_arrays())
+        np.save(job / "calib.npy", calib)
+        np.save(job / "check_x.npy", check_x.astype(np.float32))
+        np.save(job / "check_y.npy", check_y.astype(np.float32))
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "edgelstm.quantize.convert_worker", str(job)],
+                capture_output=True, text=True, timeout=timeout, env=env,
+            )
+        except subprocess.TimeoutExpired:
+            raise ModelError(f"the TFLite converter did not finish within {timeout:.0f} s") from None
+        if proc.returncode != 0:
+            lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+            last = lines[-1] if lines else ""
+            if proc.returncode < 0:
+                raise ModelError(
+                    f"the TFLite converter crashed (signal {-proc.returncode})",
+                    "this model cannot be converted; try fewer/smaller layers or report it",
+                )
+            raise ModelError(f"conversion failed: {last[:300] or f'exit code {proc.returncode}'}")
+        out = job / "model.tflite"
+        if not out.exists():
+            raise ModelError("the TFLite converter produced no model")
+        return out.read_bytes()
+
+
+def read_sidecar_metadata(model_path: Path) -> dict:
+    """The metadata JSON `edgelstm train` writes next to the model ({} if absent or unreadable)."""
+    from ..train import metadata_path
+
+    p = metadata_path(model_path)
+    if not p.exists():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def quantize_model(
+    model_path: str | Path,
+    data_path: str | Path,
+    out_path: str | Path,
+    *,
+    calib: CalibrationConfig | None = None,
+    tflm_samples: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> QuantizeResult:
+    """The whole `quantize` stage; see the module docstring."""
+    from ..data.dataset import check_features, load_dataset
+
+    log = log or (lambda _m: None)
+    calib = calib or CalibrationConfig()
+    if calib.samples < 1:
+        raise EdgelstmError(f"--calib-samples must be >= 1, got {calib.samples}")
+    if not (50.0 < calib.percentile <= 100.0):
+        raise EdgelstmError(f"--calib-percentile must be in (50, 100], got {calib.percentile}")
+    out_path = Path(out_path)
+    if out_path.suffix != ".tflite":
+        raise EdgelstmError(f"--out '{out_path}' must end in .tflite", "e.g. --out model_int8.tflite")
+    check_output_path(out_path, what="output model")
+    model_path = Path(model_path)
+    times = {}
+
+    t0 = time.time()
+    keras_model = load_keras_model(model_path)
+    spec = keras_to_spec(keras_model, str(model_path))
+    ds = load_dataset(data_path)
+    check_features(ds, spec.features, "data")
+    if ds.window != spec.window:
+        raise DataError(
+            f"data has {ds.window} frames per sequence but the model was built for {spec.window}",
+            "use data with the model's window length",
+        )
+    sidecar = read_sidecar_metadata(model_path)
+    class_names = sidecar.get("class_names") or list(ds.class_names)
+    feature_names = sidecar.get("feature_names") or list(ds.feature_names)
+    if len(class_names) != spec.n_outputs:
+        if len(ds.class_names) == spec.n_outputs:
+            class_names = list(ds.class_names)
+        else:
+            raise DataError(f"the model has {spec.n_outputs} outputs but the data has {len(ds.class_names)} classes")
+    if int(ds.y_test.max(initial=0)) >= spec.n_outputs or int(ds.y_train.max(initial=0)) >= spec.n_outputs:
+        raise DataError(f"the data has labels >= {spec.n_outputs}, the model's number of outputs")
+
+    log(f"model: {len(spec.layers)} layers ({', '.join(l.kind + ('(bi)' if l.bidirectional else '') for l in spec.layers)}), "
+        f"window {spec.window} x {spec.features} features")
+    float_logits = keras_model.predict(ds.X_test, batch_size=256, verbose=0) if len(ds.X_test) else np.zeros((0, spec.n_outputs))
+    float_acc = float(np.mean(np.argmax(float_logits, -1) == ds.y_test)) if len(ds.y_test) else float("nan")
+    times["float_eval"] = time.time() - t0
+
+    cal = calibration_set(spec, ds.X_train, ds.y_train, calib)
+    n_check = min(8, len(ds.X_test)) or min(8, len(ds.X_train))
+    check_src = ds.X_test if len(ds.X_test) else ds.X_train
+    check_x = normalize(check_src[:n_check], spec)
+    check_y = keras_model.predict(check_src[:n_check], verbose=0)
+
+    t1 = time.time()
+    if spec.cell_kinds == {"lstm"}:
+        log(f"converting with the TFLite converter (tf-keras twin, {len(cal)} calibration sequences)...")
+        raw = run_converter(spec, cal, check_x, check_y)
+    else:
+        from .gru_quant import quantize_gru_spec
+
+        log(f"quantizing the GRU with edgelstm's integer GRU ({len(cal)} calibration sequences)...")
+        raw = quantize_gru_spec(spec, cal)
+    times["convert"] = time.time() - t1
+
+    meta = {
+        "edgelstm_version": __version__,
+        "kind": "edgelstm-int8-model",
+        "cell": sorted(spec.cell_kinds)[0],
+        "class_names": class_names,
+        "feature_names": feature_names,
+        "window": spec.window,
+        "normalization": None if spec.norm_mean is None else {
+            "mean": [float(v) for v in spec.norm_mean], "std": [float(v) for v in spec.norm_std]},
+        "source_model": {"file": model_path.name, "sha256": sha256_file(model_path)},
+        "data": {"file": Path(ds.source).name, "sha256": ds.sha256},
+        "calibration": {"samples": int(len(cal)), "percentile": calib.percentile, "seed": calib.seed},
+    }
+    raw = embed_edgelstm_metadata(raw, meta)
+    qm = load_ir_from_bytes(raw, str(out_path))
+    m = Int8Model(qm)
+
+    t2 = time.time()
+    xq_test = m.quantize_input(ds.X_test) if len(ds.X_test) else np.zeros((0, spec.window, spec.features), np.int8)
+    y_int8 = m.predict_int8(xq_test) if len(xq_test) else np.zeros((0, spec.n_outputs), np.int8)
+    int8_acc = float(np.mean(np.argmax(y_int8, -1) == ds.y_test)) if len(ds.y_test) else float("nan")
+    times["int8_eval"] = time.time() - t2
+
+    tflm = None
+    from ..oracles import compare, tflm_available
+
+    if spec.cell_kinds == {"lstm"} and tflm_available() and len(xq_test):
+        from ..oracles import tflm_predict
+
+        n = len(xq_test) if tflm_samples is None else min(tflm_samples, len(xq_test))
+        t3 = time.time()
+        ref = tflm_predict(raw, xq_test[:n])
+        tflm = compare(y_int8[:n], ref)
+        times["tflm"] = time.time() - t3
+
+    meta["accuracy"] = {"float": float_acc, "int8": int8_acc, "n_test": int(len(ds.y_test))}
+    if tflm is not None:
+        meta["tflm_agreement"] = tflm
+    raw = embed_edgelstm_metadata(raw, meta)
+    write_bytes_atomic(out_path, raw, what="output model")
+    qm = load_ir_from_bytes(raw, str(out_path))
+    qm.source_path = str(out_path)
+    qm.source_sha256 = sha256_file(out_path)
+    return QuantizeResult(out=out_path, model=Int8Model(qm), float_accuracy=float_acc, int8_accuracy=int8_acc,
+                          metadata=meta, tflm=tflm, seconds=times)
