@@ -115,8 +115,20 @@ class LstmOp:
 
 
 @dataclass
+class GruGate:
+    """One GRU gate's two products (Q3.12 int16 outputs, per-row multipliers)."""
+
+    input_fc: FCParams  # W_g (units, input), input bias
+    recurrent_fc: FCParams  # U_g (units, units), recurrent bias (reset_after) or None
+
+
+@dataclass
 class GruOp:
-    """edgelstm's integer GRU (see ``edgelstm/sim/gru.py`` for the formula-by-formula spec)."""
+    """edgelstm's integer GRU, fully prepared (spec: ``edgelstm/sim/gru.py`` docstring).
+
+    The state is int16 Q0.15; the layer's output (and the recurrent product's input) is the
+    state requantized to int8 with scale 2^-hidden_frac_bits, zero point 0.
+    """
 
     kind = "gru"
     name: str
@@ -125,10 +137,15 @@ class GruOp:
     units: int
     input_size: int
     reset_after: bool
-    go_backwards: bool
-    return_sequences: bool
-    params: dict[str, Any]
+    gates: dict[str, GruGate]  # keys "z", "r", "h"
+    reset_mul: MulParams  # r * (U_h h + b_h) -> Q3.12 (reset_after=True)
+    hidden_frac_bits: int  # k: int8 hidden = state / 2^(15 - k)
     time_steps: int
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hidden_shift(self) -> int:
+        return 15 - self.hidden_frac_bits
 
 
 @dataclass
@@ -266,7 +283,7 @@ class QuantModel:
             if op.kind == "lstm":
                 parts.append(f"LSTM({op.units})")
             elif op.kind == "gru":
-                parts.append(f"GRU({op.units}{', backwards' if op.go_backwards else ''})")
+                parts.append(f"GRU({op.units}{'' if op.reset_after else ', reset_before'})")
             elif op.kind == "fully_connected":
                 parts.append(f"Dense({op.fc.out_features}{', ' + op.activation if op.activation != 'none' else ''})")
             elif op.kind == "softmax":

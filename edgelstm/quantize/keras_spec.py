@@ -104,13 +104,13 @@ def load_keras_model(path: str | Path):
         raise ModelError(f"cannot load '{p}' with Keras 3 ({type(e).__name__}: {msg})") from None
 
 
-def _check_rnn(layer, cls: str, where: str) -> None:
+def _check_rnn(layer, cls: str, where: str, backward: bool = False) -> None:
     cfg = layer.get_config()
     if cfg.get("stateful"):
         raise UnsupportedError(f"{where} is stateful", "train with stateful=False; the C API keeps the state for you")
     if cfg.get("return_state"):
         raise UnsupportedError(f"{where} returns its state (return_state=True)", "use return_state=False")
-    if cfg.get("go_backwards"):
+    if cfg.get("go_backwards") and not backward:
         raise UnsupportedError(f"{where} runs backwards (go_backwards=True)", "wrap the layer in Bidirectional instead")
     act = cfg.get("activation")
     ract = cfg.get("recurrent_activation")
@@ -189,7 +189,7 @@ def keras_to_spec(model, source: str = "") -> ModelSpec:
                 raise UnsupportedError(f"{where} follows a Dense layer", _HINT)
             _check_rnn(inner, cls, where)
             if bidir:
-                _check_rnn(layer.backward_layer, cls, where)
+                _check_rnn(layer.backward_layer, cls, where, backward=True)
             cfg = inner.get_config()
             layers.append(LayerSpec(
                 kind=cls.lower(), name=layer.name, units=int(cfg["units"]),
