@@ -1,0 +1,295 @@
+"""``edgelstm export-c``: an int8 .tflite -> a self-contained C99 library folder.
+
+The folder (written atomically: complete or not at all) holds
+
+    NAME_model.h / NAME_model.c    generated: weights, parameters, the public API
+    edgelstm_*.c / edgelstm_*.h    the static runtime (firmware_templates/runtime)
+    NAME_test_vectors.h            inputs and the simulator's expected outputs
+    NAME_selftest.c                host / on-target self test ("N passed, M failed")
+    Makefile, CMakeLists.txt       host builds of the library and the self test
+    NAME_model.tflite              the exported model, so that `edgelstm verify DIR` needs nothing else
+    edgelstm_export.json           what was exported (name, sha256, shapes, streaming, files, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import EdgelstmError, ModelError
+from ..fsutil import atomic_dir, require_file, sha256_file
+from .cwriter import C_KEYWORDS, is_c_identifier, to_c_identifier
+from .graph import check_supported, stream_plan
+from .model_c import HeaderInfo, generate_model_source
+from .project import cmakelists, makefile, selftest_source, test_vectors_header
+
+MANIFEST = "edgelstm_export.json"
+MANIFEST_FORMAT = "edgelstm-c-export"
+DEFAULT_NAME = "edgelstm"
+DEFAULT_TEST_VECTORS = 300
+MAX_NAME_LENGTH = 48
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    name: str
+    files: list[str]
+    streaming: bool
+    streaming_reason: str
+    weights_bytes: int
+    model_sha256: str
+    window: int
+    features: int
+    classes: int
+    test_vectors: int
+    test_vector_source: str
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "name": self.name,
+            "files": self.files,
+            "streaming": self.streaming,
+            "streaming_reason": self.streaming_reason or None,
+            "weights_bytes": self.weights_bytes,
+            "model_sha256": self.model_sha256,
+            "window": self.window,
+            "features": self.features,
+            "classes": self.classes,
+            "test_vectors": self.test_vectors,
+            "test_vector_source": self.test_vector_source,
+        }
+
+
+def check_name(name: str) -> str:
+    """Validate --name: a C identifier usable as the prefix of every public symbol."""
+    if not isinstance(name, str) or not name:
+        raise EdgelstmError("--name is empty", "give a C identifier such as 'radar'")
+    if len(name) > MAX_NAME_LENGTH:
+        raise EdgelstmError(f"--name '{name[:60]}' is longer than {MAX_NAME_LENGTH} characters")
+    if name in C_KEYWORDS:
+        raise EdgelstmError(f"--name '{name}' is a C/C++ keyword", "choose another name, e.g. 'radar'")
+    if not is_c_identifier(name):
+        raise EdgelstmError(
+            f"--name '{name}' is not a C identifier",
+            "use letters, digits and single underscores, starting with a letter, e.g. 'radar_lstm'",
+        )
+    if name.lower().startswith("edgelstm_"):
+        raise EdgelstmError(f"--name '{name}' starts with 'edgelstm_', the runtime's prefix", "choose another name")
+    return name
+
+
+def default_name(model_path: str | os.PathLike) -> str:
+    """The model file's stem as a C identifier ("edgelstm" when that gives nothing usable)."""
+    stem = to_c_identifier(Path(model_path).stem)
+    try:
+        return check_name(stem)
+    except EdgelstmError:
+        return DEFAULT_NAME
+
+
+def templates_dir() -> Path:
+    """firmware_templates/ of the source tree, or the copy packaged as edgelstm/_firmware."""
+    import edgelstm
+
+    pkg = Path(edgelstm.__file__).resolve().parent
+    for cand in (pkg.parent / "firmware_templates", pkg / "_firmware"):
+        if (cand / "runtime").is_dir():
+            return cand
+    raise EdgelstmError(
+        "the C runtime templates are missing (neither firmware_templates/ next to the package nor edgelstm/_firmware)",
+        "reinstall edgelstm",
+    )
+
+
+def runtime_files() -> list[Path]:
+    rt = templates_dir() / "runtime"
+    files = sorted(p for p in rt.iterdir() if p.is_file() and p.suffix in (".c", ".h"))
+    if not any(p.name == "edgelstm_runtime.h" for p in files):
+        raise EdgelstmError(f"the C runtime in '{rt}' is incomplete (no edgelstm_runtime.h)", "reinstall edgelstm")
+    return files
+
+
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise EdgelstmError(f"output folder '{out}' exists and is a file", "give a folder name with --out")
+    # The nearest existing ancestor must be a writable folder (checked before any work is done).
+    anc = out.parent if str(out.parent) else Path(".")
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if anc.exists() and not anc.is_dir():
+        raise EdgelstmError(f"cannot create output folder '{out}': '{anc}' is a file")
+    if anc.exists() and not os.access(anc, os.W_OK):
+        raise EdgelstmError(f"cannot create output folder '{out}': folder '{anc}' is not writable")
+    try:
+        resolved = out.resolve()
+        cwd = Path.cwd().resolve()
+    except OSError:
+        return
+    if resolved == cwd or resolved in cwd.parents:
+        raise EdgelstmError(f"--out '{out}' is the current folder or one of its parents", "give a new folder, e.g. --out out_c")
+    if out.is_dir():
+        entries = [p.name for p in out.iterdir()]
+        if entries and MANIFEST not in entries:
+            raise EdgelstmError(
+                f"output folder '{out}' is not empty and is not an edgelstm export",
+                "give a new or empty folder (an earlier export is replaced)",
+            )
+        if not os.access(out, os.W_OK):
+            raise EdgelstmError(f"output folder '{out}' is not writable")
+
+
+def _test_vectors(model, n: int, data_path: str | None, seed: int) -> tuple[np.ndarray, str]:
+    """int8 input windows: the data's test split (quantised by the model) or random patterns."""
+    if data_path:
+        from ..data import load_dataset
+
+        ds = load_dataset(data_path)
+        X = ds.X_test if ds.X_test is not None and len(ds.X_test) else ds.X_train
+        X = X[:n]
+        xq = model.quantize_input(X)
+        return xq, f"{len(xq)} windows of the test split of '{Path(data_path).name}', quantised by the model"
+    from ..synth import random_int8_inputs
+
+    T, F = model.window, model.n_features
+    n_ext = n // 2
+    a = random_int8_inputs(n - n_ext, T, F, seed=seed, kind="uniform")
+    b = random_int8_inputs(n_ext, T, F, seed=seed + 1, kind="extremes") if n_ext else np.zeros((0, T, F), np.int8)
+    return np.concatenate([a, b]), (f"random int8, seed {seed}: {n - n_ext} uniform, {n_ext} extreme patterns "
+                                    "(all -128, all 127, alternating, uniform)")
+
+
+def load_model_for_export(model_path: str | os.PathLike):
+    from ..model import Int8Model
+    from ..quantize.tflite_reader import load_ir
+
+    p = require_file(model_path, "model file")
+    qm = load_ir(p)
+    return Int8Model(qm)
+
+
+def export_c(
+    model_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    name: str | None = None,
+    n_vectors: int = DEFAULT_TEST_VECTORS,
+    data_path: str | os.PathLike | None = None,
+    seed: int = 0,
+    note: Callable[[str], None] | None = None,
+) -> ExportResult:
+    """Write the C library for ``model_path`` into ``out_dir`` (atomically)."""
+    note = note or (lambda _m: None)
+    out = Path(out_dir)
+    name = check_name(name) if name is not None else default_name(model_path)
+    if not isinstance(n_vectors, (int, np.integer)) or n_vectors < 1:
+        raise EdgelstmError(f"--test-vectors must be at least 1, got {n_vectors}")
+    _check_out_dir(out)
+    runtime = runtime_files()
+    model = load_model_for_export(model_path)
+    qm = model.ir
+    check_supported(qm)
+    plan, reason = stream_plan(qm)
+    sha = qm.source_sha256 or sha256_file(model_path)
+
+    info = HeaderInfo(
+        model_file=Path(model_path).name, model_sha256=sha, version=__version__,
+        float_accuracy=qm.info.float_accuracy, int8_accuracy=qm.info.int8_accuracy,
+        describe=qm.describe(), streaming_reason=reason,
+    )
+    src = generate_model_source(qm, name, plan, info)
+
+    xq, vec_source = _test_vectors(model, int(n_vectors), str(data_path) if data_path else None, seed)
+    note(f"computing the expected outputs of {len(xq)} test vectors with the simulator")
+    expected = model.predict_int8(xq)
+
+    lib_sources = [f"{name}_model.c"] + [p.name for p in runtime if p.suffix == ".c"]
+    headers = [f"{name}_model.h"] + [p.name for p in runtime if p.suffix == ".h"]
+    model_copy = f"{name}_model.tflite"
+    generated = {
+        f"{name}_model.h": src.header,
+        f"{name}_model.c": src.source,
+        f"{name}_test_vectors.h": test_vectors_header(name, xq, expected, vec_source, __version__),
+        f"{name}_selftest.c": selftest_source(name, plan is not None, __version__),
+        "Makefile": makefile(name, lib_sources, headers, __version__),
+        "CMakeLists.txt": cmakelists(name, lib_sources, __version__),
+    }
+    files = sorted(list(generated) + [p.name for p in runtime] + [model_copy, MANIFEST])
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "format_version": 1,
+        "name": name,
+        "edgelstm_version": __version__,
+        "model_file": model_copy,
+        "model_sha256": sha,
+        "source_model": str(model_path),
+        "layers": qm.describe(),
+        "window": qm.window,
+        "features": qm.n_features,
+        "classes": qm.n_outputs,
+        "class_names": model.class_names,
+        "streaming": plan is not None,
+        "streaming_reason": reason or None,
+        "input_scale": float(qm.input_tensor.scale),
+        "input_zero_point": int(qm.input_tensor.zero_point),
+        "output_scale": float(qm.output_tensor.scale),
+        "output_zero_point": int(qm.output_tensor.zero_point),
+        "has_normalization": qm.info.norm_mean is not None,
+        "float_accuracy": qm.info.float_accuracy,
+        "int8_accuracy": qm.info.int8_accuracy,
+        "weights_bytes": src.weights_bytes,
+        "workspace_bytes": src.workspace_bytes,
+        "state_fields": [{"name": f, "type": t, "count": int(c)} for f, t, c in src.state_fields],
+        "library_sources": lib_sources,
+        "headers": headers,
+        "selftest": f"{name}_selftest.c",
+        "test_vectors": {"file": f"{name}_test_vectors.h", "count": int(len(xq)), "source": vec_source},
+        "files": files,
+        "target": "host",
+    }
+    try:
+        with atomic_dir(out, what="output folder") as tmp:
+            for fname, text in generated.items():
+                (tmp / fname).write_text(text, encoding="utf-8")
+            for p in runtime:
+                shutil.copyfile(p, tmp / p.name)
+            shutil.copyfile(model_path, tmp / model_copy)
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise EdgelstmError(f"cannot write output folder '{out}': {e.strerror or e}") from None
+    return ExportResult(
+        out=out, name=name, files=files, streaming=plan is not None, streaming_reason=reason,
+        weights_bytes=src.weights_bytes, model_sha256=sha, window=qm.window, features=qm.n_features,
+        classes=qm.n_outputs, test_vectors=int(len(xq)), test_vector_source=vec_source, manifest=manifest,
+    )
+
+
+def read_manifest(export_dir: str | os.PathLike) -> dict[str, Any]:
+    """The edgelstm_export.json of an export folder (one-line errors when it is not one)."""
+    d = Path(export_dir)
+    if not d.exists():
+        raise EdgelstmError(f"export folder '{d}' does not exist", "create it with 'edgelstm export-c'")
+    if not d.is_dir():
+        raise EdgelstmError(f"'{d}' is a file, not an export folder")
+    mf = d / MANIFEST
+    if not mf.is_file():
+        raise EdgelstmError(f"'{d}' is not an edgelstm export (no {MANIFEST})", "create it with 'edgelstm export-c'")
+    try:
+        m = json.loads(mf.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelError(f"'{mf}' is corrupt", "export again with 'edgelstm export-c'") from None
+    if not isinstance(m, dict) or m.get("format") != MANIFEST_FORMAT:
+        raise ModelError(f"'{mf}' is not an edgelstm export manifest", "export again with 'edgelstm export-c'")
+    for key in ("name", "model_file", "library_sources", "window", "features", "classes", "streaming"):
+        if key not in m:
+            raise ModelError(f"'{mf}' lacks '{key}'", "export again with 'edgelstm export-c'")
+    return m

@@ -1,0 +1,234 @@
+"""What the C library has to execute: support checks, the streaming decision, the memory plan.
+
+All decisions are taken from the IR op list (``edgelstm.ir``), never from the file format:
+
+- :func:`check_supported` rejects, with one line, anything the runtime cannot execute
+  bit-exactly (an op kind without a C kernel, a shift out of the primitives' range, a layer
+  so wide that the int32 dot product could overflow).
+- :func:`stream_plan` decides whether the model can run frame by frame: every op before the
+  one ``slice_time`` is a causal per-frame op (an LSTM, or an element-wise / per-frame op) on a
+  single chain starting at the model input, the slice picks the last time step of that chain,
+  and every op after it only reads the slice's output or later tensors. Then
+  ``NAME_step`` advances the chain and ``NAME_logits`` runs the rest on the current state.
+  Anything else (bidirectional layers: REVERSE_V2, CONCATENATION of sequences) runs on the
+  whole window only.
+- :func:`arena_plan` gives every intermediate int8 tensor of the whole-window execution an
+  offset in one byte arena (first-fit over lifetimes), the C library's only activation memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import QuantModel
+
+# |w * x| <= 127 * 128 per product: an int32 dot product of n terms cannot overflow below this.
+MAX_DOT_LENGTH = 131072
+
+KERNEL_KINDS = ("lstm", "fully_connected", "softmax", "reverse_time", "slice_time", "concat", "requantize", "reshape")
+
+
+def op_inputs(op) -> list[str]:
+    return list(op.inputs) if op.kind == "concat" else [op.input]
+
+
+def numel(qm: QuantModel, key: str) -> int:
+    return int(np.prod(qm.tensors[key].shape, dtype=np.int64))
+
+
+def _check_shift(value: int, lo: int, hi: int, what: str, where: str) -> None:
+    if not lo <= int(value) <= hi:
+        raise UnsupportedError(f"{where}: {what} {int(value)} is outside [{lo}, {hi}], which the C runtime does not handle")
+
+
+def check_supported(qm: QuantModel) -> None:
+    """Raise UnsupportedError if the C runtime cannot run ``qm`` exactly as the simulator does."""
+    for key in [qm.input] + [op.output for op in qm.ops]:
+        t = qm.tensors[key]
+        if t.dtype != "int8":
+            raise UnsupportedError(f"tensor '{t.name}' is {t.dtype}; the C export handles int8 activations")
+    for op in qm.ops:
+        where = f"op {op.name}"
+        if op.kind == "gru":
+            raise UnsupportedError("export-c does not support GRU layers yet", "export an LSTM model")
+        if op.kind not in KERNEL_KINDS:
+            raise UnsupportedError(f"export-c has no C kernel for op kind '{op.kind}' ({op.name})")
+        if op.kind == "lstm":
+            if op.cell_gate_activation != "tanh":
+                raise UnsupportedError(f"{where}: cell gate activation {op.cell_gate_activation} (C runtime: tanh)")
+            if max(op.input_size, op.units) >= MAX_DOT_LENGTH:
+                raise UnsupportedError(f"{where}: layer too wide for an int32 dot product")
+            if op.time_steps != qm.tensors[op.input].shape[0]:
+                raise UnsupportedError(f"{where}: time steps {op.time_steps} differ from its input sequence")
+            for g, gate in op.gates.items():
+                for fc, what in ((gate.input_fc, "input"), (gate.recurrent_fc, "recurrent")):
+                    if len(set(np.asarray(fc.multiplier).tolist())) != 1 or len(set(np.asarray(fc.shift).tolist())) != 1:
+                        raise UnsupportedError(f"{where}: per-channel {what} multipliers of gate {g} (C runtime: per gate)")
+                    _check_shift(np.asarray(fc.shift)[0], -31, 31, f"gate {g} {what} shift", where)
+                if gate.recurrent_fc.bias is not None and np.any(np.asarray(gate.recurrent_fc.bias) != 0):
+                    raise UnsupportedError(f"{where}: recurrent bias on gate {g} is not part of the TFLM LSTM")
+            offs_x = {g.input_fc.input_offset for g in op.gates.values()}
+            offs_h = {g.recurrent_fc.input_offset for g in op.gates.values()}
+            if len(offs_x) != 1 or len(offs_h) != 1:
+                raise UnsupportedError(f"{where}: gates disagree on the input or hidden zero point")
+            for mp, what in ((op.forget_cell_mul, "forget"), (op.input_mul, "input"), (op.output_mul, "output")):
+                _check_shift(mp.shift, -31, 31, f"{what} multiplier shift", where)
+            if op.tanh_cell_multiplier == 0:
+                _check_shift(op.tanh_cell_left_shift, 0, 29, "cell tanh left shift", where)
+            else:
+                _check_shift(op.tanh_cell_left_shift, 0, 31, "cell tanh right shift", where)
+        elif op.kind == "fully_connected":
+            fc = op.fc
+            if fc.in_features >= MAX_DOT_LENGTH:
+                raise UnsupportedError(f"{where}: layer too wide for an int32 dot product")
+            for s in np.asarray(fc.shift).tolist():
+                _check_shift(s, -31, 31, "output shift", where)
+            if numel(qm, op.input) % fc.in_features != 0:
+                raise UnsupportedError(f"{where}: input of {numel(qm, op.input)} values is not a whole number of rows")
+        elif op.kind == "softmax":
+            _check_shift(op.input_left_shift, 0, 31, "input left shift", where)
+            if op.output_zero_point != -128:
+                raise UnsupportedError(f"{where}: softmax output zero point {op.output_zero_point} (C runtime: -128)")
+        elif op.kind == "requantize":
+            _check_shift(op.shift, -31, 31, "shift", where)
+        elif op.kind == "reverse_time":
+            if len(qm.tensors[op.input].shape) != 2:
+                raise UnsupportedError(f"{where}: reverse of a tensor that is not a (T, F) sequence")
+        elif op.kind == "slice_time":
+            if len(qm.tensors[op.input].shape) != 2:
+                raise UnsupportedError(f"{where}: time slice of a tensor that is not a (T, F) sequence")
+        elif op.kind == "concat":
+            depth = qm.tensors[op.output].shape[-1]
+            if sum(qm.tensors[k].shape[-1] for k in op.inputs) != depth:
+                raise UnsupportedError(f"{where}: concatenation depths do not add up")
+
+
+# --------------------------------------------------------------------------------------------
+# Streaming
+
+
+@dataclass
+class StreamPlan:
+    """How a streamable model is split between NAME_step and NAME_logits."""
+
+    step_ops: list  # per-frame ops run by NAME_step (up to and including the last LSTM)
+    logits_frame_ops: list  # per-frame ops after the last LSTM (run by NAME_logits on its h)
+    slice_op: object
+    head_ops: list  # ops after the slice (run by NAME_logits)
+    lstm_ops: list = field(default_factory=list)
+
+    @property
+    def last_lstm(self):
+        return self.lstm_ops[-1]
+
+
+def _is_frame_op(qm: QuantModel, op) -> bool:
+    """A causal op that maps each frame of a (T, F) sequence to one output frame on its own."""
+    if op.kind == "lstm":
+        return True
+    shape_in = qm.tensors[op.input].shape if op.kind != "concat" else None
+    if shape_in is None or len(shape_in) != 2:
+        return False
+    shape_out = qm.tensors[op.output].shape
+    if len(shape_out) != 2 or shape_out[0] != shape_in[0]:
+        return False
+    if op.kind == "requantize":
+        return True
+    if op.kind == "reshape":
+        return shape_out == shape_in
+    if op.kind == "fully_connected":
+        return shape_in[-1] == op.fc.in_features
+    if op.kind == "softmax":
+        return True
+    return False
+
+
+def stream_plan(qm: QuantModel) -> tuple[StreamPlan | None, str]:
+    """(plan, "") for a streamable model, (None, reason) otherwise."""
+    ops = list(qm.ops)
+    slices = [i for i, op in enumerate(ops) if op.kind == "slice_time"]
+    if len(slices) != 1:
+        kinds = {op.kind for op in ops}
+        if "reverse_time" in kinds:
+            return None, "bidirectional layers need the whole window"
+        return None, f"the model takes {len(slices)} time slices (streaming needs exactly one, of the last step)"
+    s = slices[0]
+    chain = qm.input
+    for op in ops[:s]:
+        if op.kind in ("reverse_time", "concat"):
+            return None, "bidirectional layers need the whole window"
+        if op_inputs(op) != [chain]:
+            return None, f"op {op.name} does not continue a single chain of per-frame layers"
+        if not _is_frame_op(qm, op):
+            return None, f"op {op.name} ({op.kind}) is not a per-frame operation"
+        chain = op.output
+    sl = ops[s]
+    if sl.input != chain:
+        return None, "the time slice does not read the last recurrent layer's output"
+    T = qm.tensors[chain].shape[0]
+    if sl.index % T != T - 1:
+        return None, f"the time slice picks step {sl.index} of {T}, not the last one"
+    produced_after = {sl.output}
+    for op in ops[s + 1 :]:
+        if op.kind in ("lstm", "gru", "reverse_time", "slice_time"):
+            return None, f"op {op.name} ({op.kind}) follows the time slice"
+        if any(k not in produced_after for k in op_inputs(op)):
+            return None, f"op {op.name} reads a sequence tensor after the time slice"
+        produced_after.add(op.output)
+    if qm.output not in produced_after:
+        return None, "the model output is not computed after the time slice"
+    lstm_idx = [i for i, op in enumerate(ops[:s]) if op.kind == "lstm"]
+    if not lstm_idx:
+        return None, "the model has no LSTM layer before its time slice"
+    last = lstm_idx[-1]
+    plan = StreamPlan(
+        step_ops=ops[: last + 1],
+        logits_frame_ops=ops[last + 1 : s],
+        slice_op=sl,
+        head_ops=ops[s + 1 :],
+        lstm_ops=[ops[i] for i in lstm_idx],
+    )
+    return plan, ""
+
+
+# --------------------------------------------------------------------------------------------
+# Whole-window memory plan
+
+
+def arena_plan(qm: QuantModel) -> tuple[dict[str, int], int]:
+    """Offsets of every op output tensor in one int8 arena, and the arena size.
+
+    A tensor lives from the op that writes it to the last op that reads it (the model output
+    to the end). Two tensors whose lifetimes touch never share bytes, so no kernel's output
+    overlaps its input. First fit, largest tensors first.
+    """
+    ops = list(qm.ops)
+    born: dict[str, int] = {}
+    dies: dict[str, int] = {}
+    for i, op in enumerate(ops):
+        born[op.output] = i
+        dies[op.output] = i
+        for k in op_inputs(op):
+            if k in dies:
+                dies[k] = max(dies[k], i)
+    if qm.output in dies:
+        dies[qm.output] = len(ops)
+    keys = sorted(born, key=lambda k: (-numel(qm, k), born[k]))
+    placed: list[tuple[int, int, int, int]] = []  # (offset, size, born, dies)
+    offsets: dict[str, int] = {}
+    for k in keys:
+        size = numel(qm, k)
+        b, d = born[k], dies[k]
+        busy = sorted((o, o + sz) for o, sz, bb, dd in placed if not (dd < b or d < bb))
+        off = 0
+        for lo, hi in busy:
+            if off + size <= lo:
+                break
+            off = max(off, hi)
+        offsets[k] = off
+        placed.append((off, size, b, d))
+    total = max((o + sz for o, sz, _, _ in placed), default=1)
+    return offsets, max(total, 1)
