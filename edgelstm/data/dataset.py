@@ -463,7 +463,10 @@ def _as_labels(a: np.ndarray, key: str, where: str) -> np.ndarray:
         if not np.isfinite(a).all():
             raise DataError(f"{where}: {key} has {int((~np.isfinite(a)).sum())} NaN/inf labels")
         if (a != np.round(a)).any():
-            raise DataError(f"{where}: {key} has non-integer labels (e.g. {a[a != np.round(a)][0]:g})", "labels are class indices 0..C-1 or names")
+            example = a[a != np.round(a)][0]
+            raise DataError(
+                f"{where}: {key} has non-integer labels (e.g. {example:g})", "labels are class indices 0..C-1 or names"
+            )
         return a.astype(np.int64)
     raise DataError(f"{where}: {key} has dtype {a.dtype}", "labels must be integers 0..C-1 or strings")
 
@@ -619,7 +622,8 @@ def _check_dataset(ds: Dataset, where: str) -> None:
     if len(np.unique(ds.y_train)) < 2:
         only = ds.class_names[int(ds.y_train[0])]
         raise DataError(
-            f"{where}: the training split has a single class ('{only}')", "a classifier needs sequences of at least two classes"
+            f"{where}: the training split has a single class ('{only}')",
+            "a classifier needs sequences of at least two classes",
         )
     if len(ds.feature_names) != ds.X_train.shape[2]:
         raise DataError(
