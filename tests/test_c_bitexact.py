@@ -1,0 +1,187 @@
+"""The generated C library against the simulator: zero mismatching output bytes.
+
+Each model of MODELS is exported with `export_c`, compiled on the host (-std=c99 -O2 -Wall
+-Wextra -Wpedantic -Werror) with a harness that reads int8 windows from a binary file, and run
+on 1,000 uniform + 600 extreme-pattern windows (all -128, all 127, alternating, uniform). Every
+output byte of NAME_classify, and for streaming models of NAME_reset/NAME_step/NAME_logits, must
+equal Int8Model.predict_int8. The synthetic shapes are those on which tests/test_sim_tflm.py
+proves the simulator equal to TFLite Micro, so the C equals TFLM on them as well.
+
+Adding a model is one line in MODELS: a SynthSpec, a path to a .tflite, or its bytes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgelstm.codegen import export_c, read_manifest
+from edgelstm.synth import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.verify import build_host, compare_outputs, load_export_model
+
+from .conftest import DATA, need_tool
+
+N_UNIFORM = 1000
+N_EXTREME = 600
+
+MODELS: dict[str, SynthSpec | Path | bytes] = {
+    "u1_f1": SynthSpec(units=1, features=1, window=16, seed=11),
+    "u8_f2_zp": SynthSpec(units=8, features=2, window=24, hidden_zero_point=-37, seed=12),
+    "u32_f16_t64": SynthSpec(units=32, features=16, window=64, classes=7, seed=13, cell_scale_power=-11),
+    "u100_f40": SynthSpec(units=100, features=40, window=12, seed=14, cell_scale_power=-9, weight_scale=0.005),
+    "stack3_csp": SynthSpec(layers=3, units=[8, 12, 6], features=16, window=20, cell_scale_power=[-15, -12, -9],
+                            hidden_zero_point=25, seed=15),
+    "bi1_dense": SynthSpec(bidirectional=True, units=8, features=16, window=20, dense=[10], seed=16),
+    "bi2_softmax": SynthSpec(bidirectional=True, layers=2, units=6, features=5, window=18, softmax=True, seed=17),
+    "t1": SynthSpec(units=8, features=16, window=1, seed=18),
+    "t120": SynthSpec(units=4, features=2, window=120, seed=19, cell_scale_power=-13),
+    "extreme_w": SynthSpec(units=8, features=4, window=20, extreme_weights=True, hidden_zero_point=-100, seed=20,
+                           cell_scale_power=-10),
+    "extreme_w_stack_bi": SynthSpec(bidirectional=True, layers=2, units=5, features=3, window=10, extreme_weights=True,
+                                    hidden_zero_point=90, seed=22, dense=[7]),
+    "small_act_softmax": SynthSpec(units=16, features=8, window=30, weight_scale=0.002, cell_scale_power=-15, seed=21,
+                                   softmax=True, classes=7),
+    "dense2_softmax_zp": SynthSpec(units=12, features=6, window=16, dense=[16, 9], softmax=True, classes=5,
+                                   hidden_zero_point=60, cell_scale_power=-12, seed=23),
+    # int8 models made by the plain TFLite converter (tools/make_converter_models.py)
+    **{p.stem: p for p in sorted(DATA.glob("conv_*.tflite"))},
+}
+
+CLANG_MODELS = ("stack3_csp", "bi2_softmax", "extreme_w")
+
+
+def model_bytes(src: SynthSpec | Path | bytes) -> bytes:
+    if isinstance(src, SynthSpec):
+        return synth_lstm_tflite(src)
+    if isinstance(src, (bytes, bytearray)):
+        return bytes(src)
+    return Path(src).read_bytes()
+
+
+def export_model(tmp: Path, key: str, n_vectors: int = 12, **kw) -> Path:
+    model = tmp / f"{key}.tflite"
+    model.write_bytes(model_bytes(MODELS[key]))
+    out = tmp / f"out_{key}"
+    export_c(model, out, name="m_" + key.lower(), n_vectors=n_vectors, **kw)
+    return out
+
+
+def windows(model, seed: int = 0) -> np.ndarray:
+    T, F = model.window, model.n_features
+    return np.concatenate([
+        random_int8_inputs(N_UNIFORM, T, F, seed=seed, kind="uniform"),
+        random_int8_inputs(N_EXTREME, T, F, seed=seed + 1, kind="extremes"),
+    ])
+
+
+def run_and_compare(out: Path, cc: str, extra_cflags=()) -> dict:
+    manifest = read_manifest(out)
+    model = load_export_model(out, manifest)
+    xq = windows(model)
+    expected = model.predict_int8(xq)
+    build = build_host(out, manifest, cc=cc, extra_cflags=extra_cflags)
+    try:
+        got_c, classes, got_s = build.run_windows(xq)
+    finally:
+        build.cleanup()
+    rep = compare_outputs(expected, {"classify": got_c, "classes": classes, "stream": got_s})
+    rep["samples"] = len(xq)
+    rep["streaming"] = manifest["streaming"]
+    return rep
+
+
+@pytest.mark.parametrize("key", list(MODELS))
+def test_c_equals_simulator_gcc(key, tmp_path, record_property):
+    need_tool("gcc")
+    out = export_model(tmp_path, key)
+    rep = run_and_compare(out, "gcc")
+    record_property("mismatches", rep["mismatches"])
+    print(f"{key}: gcc, {rep['samples']} windows, streaming={rep['streaming']}: "
+          f"{rep['mismatches']} mismatching bytes of {rep['compared_bytes']}")
+    assert rep["samples"] >= 1000
+    assert rep["mismatches"] == 0, rep["first_mismatches"]
+    assert rep["argmax_mismatches"] == 0
+
+
+@pytest.mark.parametrize("key", CLANG_MODELS)
+def test_c_equals_simulator_clang(key, tmp_path):
+    need_tool("clang")
+    out = export_model(tmp_path, key)
+    rep = run_and_compare(out, "clang")
+    print(f"{key}: clang, {rep['samples']} windows: {rep['mismatches']} mismatching bytes of {rep['compared_bytes']}")
+    assert rep["mismatches"] == 0, rep["first_mismatches"]
+    assert rep["argmax_mismatches"] == 0
+
+
+@pytest.mark.parametrize("key", ["extreme_w", "extreme_w_stack_bi", "stack3_csp"])
+def test_sanitizers_verify_harness(key, tmp_path):
+    """ASan + UBSan (no recovery) over the extreme and uniform windows: no report, same bytes."""
+    need_tool("gcc")
+    out = export_model(tmp_path, key)
+    rep = run_and_compare(out, "gcc", extra_cflags=("-O1", "-g", "-fsanitize=address,undefined",
+                                                     "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"))
+    assert rep["mismatches"] == 0
+
+
+SANITIZE = "-std=c99 -O1 -g -Wall -Wextra -Wpedantic -Werror -fsanitize=address,undefined -fno-sanitize-recover=all"
+
+
+@pytest.mark.parametrize("cc,key", [("gcc", "extreme_w"), ("gcc", "bi2_softmax"), ("clang", "small_act_softmax"),
+                                    ("clang", "t1")])
+def test_selftest_under_sanitizers(cc, key, tmp_path):
+    need_tool(cc)
+    need_tool("make")
+    out = export_model(tmp_path, key, n_vectors=100)
+    proc = subprocess.run(["make", "-s", "-C", str(out), f"CC={cc}", f"CFLAGS={SANITIZE}", "test"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "100 passed, 0 failed" in proc.stdout
+    assert "runtime error" not in proc.stderr and "AddressSanitizer" not in proc.stderr
+
+
+STRICT = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wshadow", "-Wcast-qual",
+          "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wundef", "-Wvla"]
+STRICT_CXX = ["-x", "c++", "-std=c++11", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wshadow"]
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang", "g++", "clang++"])
+@pytest.mark.parametrize("key", ["stack3_csp", "bi2_softmax"])
+def test_compiles_warning_free_c99_and_cxx(cc, key, tmp_path):
+    """Library + self test: C99 with extra warnings as errors, and as C++11; the self test passes."""
+    need_tool(cc)
+    out = export_model(tmp_path, key, n_vectors=20)
+    m = read_manifest(out)
+    flags = STRICT_CXX if cc.endswith("++") else STRICT
+    sources = [str(out / s) for s in m["library_sources"]] + [str(out / m["selftest"])]
+    exe = tmp_path / "selftest"
+    proc = subprocess.run([cc, *flags, "-I", str(out), *sources, "-o", str(exe)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "20 passed, 0 failed" in run.stdout, run.stdout
+
+
+def test_makefile_and_cmake_build_and_test(tmp_path):
+    need_tool("make")
+    need_tool("cmake")
+    out = export_model(tmp_path, "dense2_softmax_zp", n_vectors=300)
+    m = read_manifest(out)
+    name = m["name"]
+    proc = subprocess.run(["make", "-s", "-C", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / f"lib{name}.a").is_file() and (out / f"{name}_selftest").is_file()
+    proc = subprocess.run(["make", "-s", "-C", str(out), "test"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "300 passed, 0 failed" in proc.stdout, proc.stdout + proc.stderr
+    subprocess.run(["make", "-s", "-C", str(out), "clean"], check=True, capture_output=True)
+
+    build = tmp_path / "cmake_build"
+    for cmd in (["cmake", "-S", str(out), "-B", str(build)], ["cmake", "--build", str(build)],
+                ["ctest", "--test-dir", str(build), "--output-on-failure"]):
+        if cmd[0] == "ctest" and shutil.which("ctest") is None:
+            continue
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (build / f"lib{name}.a").is_file()
