@@ -84,7 +84,6 @@ def load_keras_model(path: str | Path):
     if head[:2] != b"PK":
         kind = "a PNG image" if head == b"\x89PNG\r\n\x1a\n" else "not a zip archive"
         raise ModelError(f"'{p}' is not a Keras .keras model ({kind})")
-    keras = import_keras()
     import zipfile
 
     try:
@@ -97,6 +96,7 @@ def load_keras_model(path: str | Path):
         raise ModelError(f"'{p}' is a corrupt .keras file (member {bad} is damaged)")
     if "config.json" not in names:
         raise ModelError(f"'{p}' is a zip archive but not a Keras model (no config.json)")
+    keras = import_keras()
     try:
         return keras.models.load_model(p, compile=False)
     except Exception as e:  # noqa: BLE001 - Keras raises many kinds for bad files

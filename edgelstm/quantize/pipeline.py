@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import DataError, EdgelstmError, ModelError
-from ..fsutil import check_output_path, sha256_file, write_bytes_atomic
+from ..fsutil import check_output_path, require_file, sha256_file, write_bytes_atomic
 from ..model import Int8Model
 from .keras_spec import ModelSpec, keras_to_spec, load_keras_model, normalize
 from .tflite_reader import load_ir_from_bytes
@@ -147,6 +147,8 @@ def quantize_model(
         raise EdgelstmError(f"--out '{out_path}' must end in .tflite", "e.g. --out model_int8.tflite")
     check_output_path(out_path, what="output model")
     model_path = Path(model_path)
+    require_file(model_path, "model file")
+    require_file(data_path, "data file")
     times = {}
 
     t0 = time.time()
