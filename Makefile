@@ -9,7 +9,7 @@ EDGELSTM := $(VENV)/bin/edgelstm
 OUT    ?= demo_out
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test bench clean
+.PHONY: venv sysdeps demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: sysdeps $(STAMP)
 	$(VENV)/bin/python tools/demo.py --out $(OUT)
 
-test: $(STAMP)
+sysdeps:
+	tools/install_system_deps.sh
+
+test: sysdeps $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
