@@ -2,9 +2,9 @@
 
 Each model of MODELS is exported with `export_c`, compiled on the host (-std=c99 -O2 -Wall
 -Wextra -Wpedantic -Werror) with a harness that reads int8 windows from a binary file, and run
-on 1,000 uniform + 600 extreme-pattern windows (all -128, all 127, alternating, uniform). Every
-output byte of NAME_classify, and for streaming models of NAME_reset/NAME_step/NAME_logits, must
-equal Int8Model.predict_int8. The synthetic shapes are those on which tests/test_sim_tflm.py
+on 1,000 windows: 600 uniform and 400 extreme patterns (all -128, all 127, alternating, uniform).
+Every output byte of NAME_classify, and for streaming models of NAME_reset/NAME_step/NAME_logits,
+must equal Int8Model.predict_int8. The synthetic shapes are those on which tests/test_sim_tflm.py
 proves the simulator equal to TFLite Micro, so the C equals TFLM on them as well.
 
 Adding a model is one line in MODELS: a SynthSpec, a path to a .tflite, or its bytes.
@@ -25,8 +25,8 @@ from edgelstm.verify import build_host, compare_outputs, load_export_model
 
 from .conftest import DATA, need_tool
 
-N_UNIFORM = 1000
-N_EXTREME = 600
+N_UNIFORM = 600
+N_EXTREME = 400
 
 MODELS: dict[str, SynthSpec | Path | bytes] = {
     "u1_f1": SynthSpec(units=1, features=1, window=16, seed=11),
