@@ -145,6 +145,8 @@ def test_export_with_data_uses_the_test_split(tmp_path, radar_tiny):
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
     assert rep["mismatches"] == 0 and rep["samples"] == len(ds.X_test) and rep["streaming"] is True
+    # ... and the float front end on the raw test data gives the same int8 inputs.
+    assert rep["front_end_mismatches"] == 0 and rep["front_end_compared_bytes"] == xq.size
 
     # A dataset with another feature count is one line, for both commands.
     bad = tmp_path / "bad.npz"

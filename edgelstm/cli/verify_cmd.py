@@ -33,16 +33,20 @@ def verify_cmd(export_dir: str, data_path: str | None, samples: int, cc: str, ta
     \b
     Builds DIR's library with a small harness (-std=c99 -O2 -Wall -Wextra -Wpedantic -Werror),
     feeds it the windows through a binary file and compares NAME_classify (and, for a streaming
-    model, NAME_reset/NAME_step/NAME_logits) with `edgelstm simulate`, byte for byte.
+    model, NAME_reset/NAME_step/NAME_logits) with `edgelstm simulate`, byte for byte. With
+    --data, the float front end NAME_quantize_frame is checked on the raw data as well.
     Exit code 0 only when nothing differs.
     """
     from ..verify import verify_export
 
     rep = verify_export(export_dir, data=data_path, samples=samples, cc=cc, target=target, seed=seed, note=out.note)
     paths = "classify + streaming" if rep["streaming"] else "classify"
-    ok = rep["mismatches"] == 0 and rep["argmax_mismatches"] == 0
+    ok = rep["mismatches"] == 0 and rep["argmax_mismatches"] == 0 and not rep.get("front_end_mismatches")
     out.result(f"{rep['name']} on {rep['target']} ({rep['compiler']}), {rep['samples']} windows ({rep['inputs']}): "
                f"{rep['mismatches']} mismatching bytes of {rep['compared_bytes']} compared ({paths})")
+    if rep.get("front_end_mismatches") is not None:
+        out.result(f"  float front end ({rep['name']}_quantize_frame on the raw data): {rep['front_end_mismatches']} "
+                   f"mismatching bytes of {rep['front_end_compared_bytes']}")
     for m in rep["first_mismatches"]:
         out.result(f"  {m['path']} window {m['sample']} output {m['index']}: expected {m['expected']}, got {m['got']}")
     if rep["argmax_mismatches"]:

@@ -56,13 +56,19 @@ def load_export_model(export_dir: str | os.PathLike, manifest: dict):
 
 def verify_inputs(model, data: str | os.PathLike | None, samples: int, seed: int = 0) -> tuple[np.ndarray, str]:
     """int8 windows to verify on: the data's test split (first ``samples``) or random patterns."""
+    xq, source, _X = _inputs(model, data, samples, seed)
+    return xq, source
+
+
+def _inputs(model, data, samples: int, seed: int) -> tuple[np.ndarray, str, np.ndarray | None]:
     if data is not None:
         from ..data import load_dataset
 
         ds = load_dataset(data)
         X = ds.X_test if ds.X_test is not None and len(ds.X_test) else ds.X_train
-        xq = model.quantize_input(X[:samples])
-        return xq, f"test split of '{Path(data).name}'"
+        X = model.check_input(X[:samples])
+        xq = model.quantize_input(X)
+        return xq, f"test split of '{Path(data).name}'", np.asarray(X, dtype=np.float32)
     from ..synth import random_int8_inputs
 
     n_ext = samples // 2
@@ -70,7 +76,7 @@ def verify_inputs(model, data: str | os.PathLike | None, samples: int, seed: int
     parts = [random_int8_inputs(samples - n_ext, T, F, seed=seed, kind="uniform")]
     if n_ext:
         parts.append(random_int8_inputs(n_ext, T, F, seed=seed + 1, kind="extremes"))
-    return np.concatenate(parts), "random int8 windows (uniform and extreme patterns)"
+    return np.concatenate(parts), "random int8 windows (uniform and extreme patterns)", None
 
 
 def compare_outputs(expected: np.ndarray, got: dict) -> dict[str, Any]:
@@ -116,12 +122,16 @@ def verify_export(export_dir: str | os.PathLike, *, data: str | os.PathLike | No
     if (model.window, model.n_features, model.n_outputs) != (manifest["window"], manifest["features"], manifest["classes"]):
         raise ModelError(f"'{export_dir}': the model does not match {manifest.get('name')}'s manifest",
                          "export again with 'edgelstm export-c'")
-    xq, source = verify_inputs(model, data, samples, seed)
+    xq, source, X = _inputs(model, data, samples, seed)
     note(f"simulating {len(xq)} windows")
     expected = model.predict_int8(xq)
     note(f"building {manifest['name']} for {target} with {cc} and running {len(xq)} windows")
-    got = build_and_run(export_dir, xq, target, cc=cc, manifest=manifest)
+    got = build_and_run(export_dir, xq, target, cc=cc, manifest=manifest, float_inputs=X)
     report = compare_outputs(expected, got)
+    # The float front end (NAME_quantize_frame) on the same raw data: the int8 inputs above.
+    front = got.get("front_end")
+    report["front_end_mismatches"] = None if front is None else int(np.count_nonzero(front != xq))
+    report["front_end_compared_bytes"] = None if front is None else int(xq.size)
     report.update({
         "samples": int(len(xq)),
         "compiler": cc,

@@ -11,6 +11,8 @@ into the export itself. Protocol (little-endian, written by :func:`pack_inputs`)
                       after frame t (0-based) with (t + 1) % every == 0 or t == n_frames - 1 the
                       program writes NAME_logits (C bytes); at the end every state field (int8
                       as bytes, int16 as two little-endian bytes).
+    mode 2 (front end) count frames of features float32 values (little-endian) instead of int8;
+                      the program writes NAME_quantize_frame's int8 values for each.
 
 The program reads one window (or frame) at a time into a static buffer (no malloc), so the same
 source runs under QEMU semihosting later.
@@ -25,9 +27,15 @@ import numpy as np
 MAGIC = b"ELV1"
 MODE_WINDOWS = 0
 MODE_STREAM = 1
+MODE_FRONT_END = 2
 
 
 def pack_inputs(xq: np.ndarray, mode: int = MODE_WINDOWS, every: int = 1) -> bytes:
+    if mode == MODE_FRONT_END:
+        x = np.ascontiguousarray(np.asarray(xq, dtype="<f4"))
+        if x.ndim != 2:
+            raise ValueError("front-end mode takes (frames, F) float32 values")
+        return MAGIC + struct.pack("<5I", mode, x.shape[0], 1, x.shape[1], 1) + x.tobytes()
     xq = np.ascontiguousarray(np.asarray(xq, dtype=np.int8))
     if mode == MODE_STREAM:
         if xq.ndim != 2:
@@ -157,6 +165,19 @@ int main(int argc, char **argv)
     every = get_u32(head + 20);
     if (features != (uint32_t){NAME}_INPUT_SIZE || every == 0u) {{
         return fail("input does not match the model");
+    }}
+    if (mode == 2u) {{
+        float raw[{NAME}_INPUT_SIZE];
+        int8_t q[{NAME}_INPUT_SIZE];
+        for (i = 0; i < count; ++i) {{
+            if (fread(raw, sizeof raw[0], {NAME}_INPUT_SIZE, fi) != (size_t){NAME}_INPUT_SIZE) {{
+                return fail("short input file (front end)");
+            }}
+            {name}_quantize_frame(raw, q);
+            put_s8(fo, q, {NAME}_INPUT_SIZE);
+        }}
+        fclose(fi);
+        return fclose(fo) == 0 ? 0 : fail("cannot write output");
     }}{stream_mode}
     if (n_frames != (uint32_t){NAME}_WINDOW) {{
         return fail("windows must have NAME_WINDOW frames");

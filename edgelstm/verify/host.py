@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgelstmError, ToolError
-from .harness import MODE_STREAM, MODE_WINDOWS, harness_source, pack_inputs, unpack_stream, unpack_windows
+from .harness import MODE_FRONT_END, MODE_STREAM, MODE_WINDOWS, harness_source, pack_inputs, unpack_stream, unpack_windows
 
 COMPILERS = ("gcc", "clang")
 STRICT_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror")
@@ -67,6 +67,13 @@ class HostBuild:
         m = self.manifest
         raw = self._run(pack_inputs(xq, MODE_WINDOWS), timeout)
         return unpack_windows(raw, len(xq), int(m["classes"]), bool(m["streaming"]))
+
+    def run_front_end(self, X: np.ndarray, timeout: float = 600.0) -> np.ndarray:
+        """NAME_quantize_frame on float frames X (..., F): int8 of the same shape."""
+        X = np.asarray(X, dtype=np.float32)
+        F = X.shape[-1]
+        raw = self._run(pack_inputs(X.reshape(-1, F), MODE_FRONT_END), timeout)
+        return np.frombuffer(raw, dtype=np.int8).reshape(X.shape).copy()
 
     def run_stream(self, frames: np.ndarray, every: int, timeout: float = 600.0):
         """Stream one (T, F) sequence without reset: (logits at checkpoints (K, C), final state)."""
@@ -119,11 +126,12 @@ def build_host(export_dir: str | os.PathLike, manifest: dict, *, cc: str = "gcc"
 
 
 def build_and_run(export_dir: str | os.PathLike, inputs: np.ndarray, target: str = "host", *, cc: str = "gcc",
-                  manifest: dict | None = None, extra_cflags=()) -> dict:
+                  manifest: dict | None = None, extra_cflags=(), float_inputs: np.ndarray | None = None) -> dict:
     """Build the export for ``target``, run it on int8 windows ``inputs`` (N, T, F).
 
     Returns {"classify": (N, C) int8, "classes": (N,), "stream": (N, C) int8 or None,
-    "compiler": str, "target": str}.
+    "front_end": int8 like ``float_inputs`` (NAME_quantize_frame) or None, "compiler": str,
+    "target": str}.
     """
     from ..codegen import read_manifest
 
@@ -135,11 +143,14 @@ def build_and_run(export_dir: str | os.PathLike, inputs: np.ndarray, target: str
                     mod = importlib.import_module(module, __package__)
                 except ImportError:
                     break
-                return mod.build_and_run(export_dir, inputs, target, cc=cc, manifest=manifest)
+                return mod.build_and_run(export_dir, inputs, target, cc=cc, manifest=manifest,
+                                         float_inputs=float_inputs)
         raise EdgelstmError(f"unknown verify target '{target}'", f"use one of: {', '.join(TARGETS)}")
     build = build_host(export_dir, manifest, cc=cc, extra_cflags=extra_cflags)
     try:
         out, classes, stream = build.run_windows(inputs)
+        front = build.run_front_end(float_inputs) if float_inputs is not None else None
     finally:
         build.cleanup()
-    return {"classify": out, "classes": classes, "stream": stream, "compiler": cc, "target": target}
+    return {"classify": out, "classes": classes, "stream": stream, "front_end": front, "compiler": cc,
+            "target": target}
