@@ -185,3 +185,92 @@ def test_makefile_and_cmake_build_and_test(tmp_path):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (build / f"lib{name}.a").is_file()
+
+
+# ----------------------------------------------------------------------------- IR-level ops
+
+def edited_ir(last_step: bool):
+    """A 2-layer LSTM IR with every glue op the converters do not emit inserted: a per-frame
+    requantize and a per-frame (TimeDistributed) fully connected between the layers, a requantize
+    after the last layer, reshape + requantize in the head, a per-tensor dense layer. With
+    ``last_step=False`` the slice picks step T-2, so the model runs on the whole window only."""
+    from edgelstm import fixedpoint as fp
+    from edgelstm.ir import FCParams, FullyConnectedOp, RequantizeOp, ReshapeOp, TensorInfo
+    from edgelstm.quantize.tflite_reader import load_ir_from_bytes
+
+    spec = SynthSpec(layers=2, units=[6, 5], features=4, window=10, dense=[7], softmax=True, classes=4, seed=33,
+                     hidden_zero_point=9)
+    qm = load_ir_from_bytes(synth_lstm_tflite(spec))
+    rng = np.random.default_rng(5)
+    ops = qm.ops
+    l0, l1 = [op for op in ops if op.kind == "lstm"]
+    sl = next(op for op in ops if op.kind == "slice_time")
+    dense0 = next(op for op in ops if op.kind == "fully_connected")
+    T = qm.window
+
+    def tensor(key, shape, scale, zp):
+        qm.tensors[key] = TensorInfo(name=key, shape=shape, dtype="int8", scale=scale, zero_point=zp)
+        return key
+
+    a2 = tensor("a2", (T, 6), 0.01, -5)
+    m, s = fp.quantize_multiplier(1.37)
+    rq1 = RequantizeOp(name="rq_frames", input=l0.output, output=a2, input_zero_point=l0.hidden_zero_point,
+                       output_zero_point=-5, multiplier=m, shift=s)
+    a3 = tensor("a3", (T, 6), 0.02, 3)
+    W = rng.integers(-127, 128, size=(6, 6)).astype(np.int8)
+    m, s = fp.quantize_multiplier(0.0131)
+    fc_frames = FullyConnectedOp(name="fc_frames", input=a2, output=a3, fc=FCParams(
+        weights=W, bias=rng.integers(-3000, 3000, 6), multiplier=np.full(6, m), shift=np.full(6, s), input_offset=5,
+        output_offset=3, act_min=-128, act_max=127))
+    l1.input = a3
+    b2 = tensor("b2", (T, 5), 0.03, 2)
+    m, s = fp.quantize_multiplier(0.71)
+    rq2 = RequantizeOp(name="rq_last", input=l1.output, output=b2, input_zero_point=l1.hidden_zero_point,
+                       output_zero_point=2, multiplier=m, shift=s)
+    sl.input = b2
+    sl.index = T - 1 if last_step else T - 2
+    r1 = tensor("r1", (5,), 0.03, 2)
+    reshape = ReshapeOp(name="reshape_head", input=sl.output, output=r1)
+    r2 = tensor("r2", (5,), 0.05, -1)
+    m, s = fp.quantize_multiplier(0.6)
+    rq3 = RequantizeOp(name="rq_head", input=r1, output=r2, input_zero_point=2, output_zero_point=-1, multiplier=m,
+                       shift=s)
+    dense0.input = r2
+    dense0.fc.multiplier = np.full_like(dense0.fc.multiplier, dense0.fc.multiplier[0])  # per-tensor
+    dense0.fc.shift = np.full_like(dense0.fc.shift, dense0.fc.shift[0])
+    i0, i1, isl = ops.index(l0), ops.index(l1), ops.index(sl)
+    qm.ops = ops[: i0 + 1] + [rq1, fc_frames] + ops[i0 + 1 : i1 + 1] + [rq2] + ops[i1 + 1 : isl + 1] + [reshape, rq3] \
+        + ops[isl + 1 :]
+    return qm
+
+
+@pytest.mark.parametrize("last_step", [True, False])
+def test_glue_ops_and_per_tensor_dense(last_step, tmp_path):
+    from edgelstm.codegen import export_model, stream_plan
+    from edgelstm.model import Int8Model
+
+    need_tool("gcc")
+    qm = edited_ir(last_step)
+    plan, reason = stream_plan(qm)
+    assert (plan is not None) == last_step, reason
+    if plan is not None:
+        assert [op.name for op in plan.logits_frame_ops] == ["rq_last"]
+        assert [op.kind for op in plan.step_ops] == ["lstm", "requantize", "fully_connected", "lstm"]
+    model = Int8Model(qm)
+    out = tmp_path / "ir"
+    res = export_model(model, out, name="irmod", n_vectors=30)
+    assert res.streaming == last_step and "irmod_model.tflite" not in res.files
+    c = (out / "irmod_model.c").read_text()
+    assert "edgelstm_requantize_s8(" in c and "edgelstm_fully_connected_s8(&irmod_fc_frames" in c
+    xq = windows(model, seed=7)
+    expected = model.predict_int8(xq)
+    build = build_host(out, read_manifest(out))
+    try:
+        got_c, classes, got_s = build.run_windows(xq)
+    finally:
+        build.cleanup()
+    rep = compare_outputs(expected, {"classify": got_c, "classes": classes, "stream": got_s})
+    assert rep["mismatches"] == 0, rep["first_mismatches"]
+    assert len(np.unique(expected)) > 3  # not a constant output
+    proc = subprocess.run(["make", "-s", "-C", str(out), "test"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "30 passed, 0 failed" in proc.stdout, proc.stdout + proc.stderr

@@ -188,21 +188,44 @@ def export_c(
     note: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Write the C library for ``model_path`` into ``out_dir`` (atomically)."""
-    note = note or (lambda _m: None)
-    out = Path(out_dir)
     name = check_name(name) if name is not None else default_name(model_path)
     if not isinstance(n_vectors, (int, np.integer)) or n_vectors < 1:
         raise EdgelstmError(f"--test-vectors must be at least 1, got {n_vectors}")
+    _check_out_dir(Path(out_dir))
+    model = load_model_for_export(model_path)
+    return export_model(model, out_dir, name=name, n_vectors=n_vectors, data_path=data_path, seed=seed, note=note,
+                        model_path=model_path)
+
+
+def export_model(
+    model,
+    out_dir: str | os.PathLike,
+    *,
+    name: str = DEFAULT_NAME,
+    n_vectors: int = DEFAULT_TEST_VECTORS,
+    data_path: str | os.PathLike | None = None,
+    seed: int = 0,
+    note: Callable[[str], None] | None = None,
+    model_path: str | os.PathLike | None = None,
+) -> ExportResult:
+    """Write the C library of an :class:`~edgelstm.model.Int8Model` (its IR) into ``out_dir``.
+
+    ``model_path`` is the .tflite the IR was read from (copied into the folder for `verify`);
+    without it (an IR built or edited in Python) the folder has no model copy.
+    """
+    note = note or (lambda _m: None)
+    out = Path(out_dir)
+    name = check_name(name)
     _check_out_dir(out)
     runtime = runtime_files()
-    model = load_model_for_export(model_path)
     qm = model.ir
     check_supported(qm)
     plan, reason = stream_plan(qm)
-    sha = qm.source_sha256 or sha256_file(model_path)
+    sha = (qm.source_sha256 or sha256_file(model_path)) if model_path is not None else ""
 
     info = HeaderInfo(
-        model_file=Path(model_path).name, model_sha256=sha, version=__version__,
+        model_file=Path(model_path).name if model_path is not None else "(in-memory IR)", model_sha256=sha or "-",
+        version=__version__,
         float_accuracy=qm.info.float_accuracy, int8_accuracy=qm.info.int8_accuracy,
         describe=qm.describe(), streaming_reason=reason,
     )
@@ -223,15 +246,16 @@ def export_c(
         "Makefile": makefile(name, lib_sources, headers, __version__),
         "CMakeLists.txt": cmakelists(name, lib_sources, __version__),
     }
-    files = sorted(list(generated) + [p.name for p in runtime] + [model_copy, MANIFEST])
+    files = sorted(list(generated) + [p.name for p in runtime] + ([model_copy] if model_path is not None else [])
+                   + [MANIFEST])
     manifest = {
         "format": MANIFEST_FORMAT,
         "format_version": 1,
         "name": name,
         "edgelstm_version": __version__,
-        "model_file": model_copy,
+        "model_file": model_copy if model_path is not None else None,
         "model_sha256": sha,
-        "source_model": str(model_path),
+        "source_model": str(model_path) if model_path is not None else None,
         "layers": qm.describe(),
         "window": qm.window,
         "features": qm.n_features,
@@ -262,7 +286,8 @@ def export_c(
                 (tmp / fname).write_text(text, encoding="utf-8")
             for p in runtime:
                 shutil.copyfile(p, tmp / p.name)
-            shutil.copyfile(model_path, tmp / model_copy)
+            if model_path is not None:
+                shutil.copyfile(model_path, tmp / model_copy)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     except OSError as e:
         raise EdgelstmError(f"cannot write output folder '{out}': {e.strerror or e}") from None

@@ -44,6 +44,9 @@ def load_export_model(export_dir: str | os.PathLike, manifest: dict):
     from ..model import Int8Model
     from ..quantize.tflite_reader import load_ir
 
+    if not manifest.get("model_file"):
+        raise ModelError(f"export folder '{export_dir}' has no model copy (exported from an in-memory IR)",
+                         "export the .tflite with 'edgelstm export-c'")
     p = Path(export_dir) / manifest["model_file"]
     if not p.is_file():
         raise ModelError(f"export folder '{export_dir}' lacks its model copy {manifest['model_file']}",
