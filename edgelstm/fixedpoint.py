@@ -130,31 +130,31 @@ def wrap_int32(x) -> np.ndarray:
 def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
     """gemmlowp ``SaturatingRoundingDoublingHighMul`` (int32 x int32 -> int32).
 
-    (a*b + nudge) / 2^31 with C's truncating division, nudge = 2^30 for a*b >= 0 and
-    1 - 2^30 otherwise; INT32_MIN * INT32_MIN saturates to INT32_MAX.
+    gemmlowp: (a*b + nudge) / 2^31 with C's truncating division, nudge = 2^30 for a*b >= 0 and
+    1 - 2^30 otherwise; INT32_MIN * INT32_MIN saturates to INT32_MAX. For integer a*b both
+    branches equal floor((a*b + 2^30) / 2^31) (for a*b < 0 the truncation of
+    (a*b + 1 - 2^30) / 2^31 is a ceiling, which equals that floor), so one arithmetic shift does
+    it; the only overflow, 2^62 -> 2^31, is clamped.
     """
-    a = _i64(a)
-    b = _i64(b)
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    s = ab + nudge
-    # C integer division truncates toward zero.
-    q = np.where(s >= 0, s >> 31, -((-s) >> 31))
-    overflow = (a == b) & (a == INT32_MIN)
-    return np.where(overflow, INT32_MAX, q)
+    ab = _i64(a) * _i64(b)
+    return np.minimum((ab + (1 << 30)) >> 31, INT32_MAX)
 
 
 def rounding_divide_by_pot(x, exponent) -> np.ndarray:
     """gemmlowp ``RoundingDivideByPOT``: x / 2^exponent, rounding half away from zero.
 
-    remainder = x & mask; threshold = mask/2 + (x < 0); result = (x >> e) + (remainder > threshold).
+    gemmlowp: remainder = x & mask; threshold = mask/2 + (x < 0); (x >> e) + (remainder > threshold),
+    which is floor((x + 2^(e-1) - (x < 0)) / 2^e) for e >= 1 and x for e = 0.
     """
     x = _i64(x)
-    exponent = _i64(exponent)
-    mask = (np.int64(1) << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> exponent) + (remainder > threshold)
+    if np.ndim(exponent) == 0:
+        e = int(exponent)
+        if e == 0:
+            return x
+        return (x + ((1 << (e - 1)) - (x < 0))) >> e
+    e = _i64(exponent)
+    half = (np.int64(1) << e) >> 1
+    return (x + half - ((x < 0) & (e > 0))) >> e
 
 
 def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
@@ -163,9 +163,11 @@ def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
     RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^max(shift,0), m), max(-shift,0)).
     ``multiplier`` and ``shift`` may be scalars or arrays broadcasting against ``x`` (per-channel).
     """
-    shift = _i64(shift)
-    left = np.maximum(shift, 0)
-    right = np.maximum(-shift, 0)
+    shift_a = _i64(shift)
+    if np.all(shift_a <= 0):  # the usual case: no left shift (x * 2^0 cannot overflow)
+        return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), -shift if np.ndim(shift) == 0 else -shift_a)
+    left = np.maximum(shift_a, 0)
+    right = np.maximum(-shift_a, 0)
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap_int32(_i64(x) << left), multiplier), right)
 
 
@@ -237,6 +239,19 @@ def tanh_int16(x, input_multiplier: int, input_left_shift: int) -> np.ndarray:
         -result + (1 << (14 + 9)) + (1 << (9 - 2)) - 1,
     )
     return _c_arith_shift_right(result, 9 - 1)
+
+
+_ALL_INT16 = np.arange(INT16_MIN, INT16_MAX + 1, dtype=np.int64)
+
+
+def sigmoid_lut() -> np.ndarray:
+    """``sigmoid_int16`` of every int16 input (index x + 32768): exact by construction."""
+    return sigmoid_int16(_ALL_INT16)
+
+
+def tanh_lut(input_multiplier: int, input_left_shift: int) -> np.ndarray:
+    """``tanh_int16`` of every int16 input (index x + 32768): exact by construction."""
+    return tanh_int16(_ALL_INT16, input_multiplier, input_left_shift)
 
 
 def tanh_params_for_scale_power(cell_state_scale_power: int) -> tuple[int, int]:

@@ -244,3 +244,35 @@ def test_reader_rejects_unsupported_op_by_name():
 
     with pytest.raises(UnsupportedError, match="TANH"):
         load_ir_from_bytes(raw)
+
+
+def _gemmlowp_srdhm_vec(a, b):
+    """gemmlowp's own formulation (nudge + truncating division), vectorised, as the reference."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    ab = a * b
+    s = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    q = np.where(s >= 0, s >> 31, -((-s) >> 31))
+    return np.where((a == b) & (a == fp.INT32_MIN), fp.INT32_MAX, q)
+
+
+def _gemmlowp_rdbp_vec(x, e):
+    x = np.asarray(x, np.int64)
+    e = np.asarray(e, np.int64)
+    mask = (np.int64(1) << e) - 1
+    return (x >> e) + ((x & mask) > ((mask >> 1) + (x < 0)))
+
+
+def test_fast_formulas_equal_gemmlowp_on_a_million_values():
+    r = np.random.default_rng(5)
+    n = 1_000_000
+    a = r.integers(fp.INT32_MIN, fp.INT32_MAX, n, endpoint=True)
+    b = np.concatenate([r.integers(fp.INT32_MIN, fp.INT32_MAX, n // 2, endpoint=True),
+                        r.integers(0, 1 << 31, n - n // 2)])
+    a[:7] = INT32_EDGES
+    b[:7] = INT32_EDGES[::-1]
+    assert np.array_equal(fp.saturating_rounding_doubling_high_mul(a, b), _gemmlowp_srdhm_vec(a, b))
+    e = r.integers(0, 32, n)
+    assert np.array_equal(fp.rounding_divide_by_pot(a, e), _gemmlowp_rdbp_vec(a, e))
+    for k in (0, 1, 14, 31):
+        assert np.array_equal(fp.rounding_divide_by_pot(a, k), _gemmlowp_rdbp_vec(a, k))

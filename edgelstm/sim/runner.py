@@ -63,7 +63,7 @@ def run_model(
     qm: QuantModel,
     xq: np.ndarray,
     *,
-    chunk: int = 2048,
+    chunk: int = 256,
     keep: tuple[str, ...] | None = None,
     traces: dict | None = None,
     progress: Callable[[int], None] | None = None,
