@@ -91,9 +91,9 @@ class GruKernel:
         return fp.sat16(fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc), self.mn, self.sn))
 
 
-def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None) -> np.ndarray:
+def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKernel | None = None) -> np.ndarray:
     """Integer GRU over int8 sequences (N, T, F) from the reset state; returns h8 (N, T, U)."""
-    k = GruKernel(op)
+    k = kernel or GruKernel(op)
     N, T, _ = x.shape
     U = op.units
     kbits = op.hidden_frac_bits

@@ -32,31 +32,41 @@ class Requant:
 
     When every accumulator is bounded by 2^22 (known from the weights), acc * multiplier is
     below 2^53 and the whole double-rounding MBQM is exact in float64:
-    SaturatingRoundingDoublingHighMul = floor((acc*m + 2^30) / 2^31) (see fixedpoint.py) and
-    RoundingDivideByPOT(v, r) = sign(v) * floor(|v| / 2^r + 1/2). Otherwise the int64 path of
+    SaturatingRoundingDoublingHighMul(acc, m) = floor(acc * m / 2^31 + 1/2) (see fixedpoint.py;
+    m / 2^31 is exact, and a bias folds in as bias * m / 2^31), then
+    RoundingDivideByPOT(v, r) = trunc(v / 2^r + copysign(1/2, v)). Otherwise the int64 path of
     ``edgelstm.fixedpoint`` runs. Both give the same integers.
     """
 
-    def __init__(self, multiplier, shift, acc_bound: float):
+    def __init__(self, multiplier, shift, acc_bound: float, bias=None):
         m = np.asarray(multiplier, dtype=np.int64)
         sft = np.asarray(shift, dtype=np.int64)
         self.m, self.s = _compact(m), _compact(sft)
+        self.bias = np.zeros(1) if bias is None else np.asarray(bias, dtype=np.float64)
         left = np.maximum(sft, 0)
         right = np.maximum(-sft, 0)
         # x * 2^left is exact and cannot wrap while acc_bound * 2^left < 2^22 (< 2^31).
         self.float_ok = acc_bound * float(2.0 ** np.max(left)) < _FLOAT_EXACT_ACC
         if self.float_ok:
-            self.mf = _compact_f(m.astype(np.float64) * 2.0 ** left.astype(np.float64))  # m * 2^left
+            scale = m.astype(np.float64) * 2.0 ** (left.astype(np.float64) - 31.0)  # m 2^left / 2^31, exact
+            self.mf = _compact_f(scale)
+            self.c0 = self.bias * scale + 0.5  # exact: |bias * scale| < 2^22 with 31 fraction bits
             self.inv = _compact_f(2.0 ** -right.astype(np.float64))  # 2^-right
+            self.has_right = bool(np.any(right > 0))
 
     def __call__(self, acc: np.ndarray) -> np.ndarray:
-        """float64 (exact integers) in, float64 (exact int16 values) out."""
+        """float64 accumulator without the bias (exact integers) -> float64 int16 values. In place."""
         if self.float_ok:
-            v = np.floor((acc * self.mf + 1073741824.0) * 4.656612873077393e-10)  # / 2^31
-            a = np.floor(np.abs(v) * self.inv + 0.5)
-            v = np.copysign(a, v)
-            return np.clip(v, -32768.0, 32767.0, out=v)
-        q = fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc.astype(np.int64)), self.m, self.s)
+            acc *= self.mf
+            acc += self.c0
+            np.floor(acc, out=acc)
+            if self.has_right:
+                acc *= self.inv
+                acc += np.copysign(0.5, acc)
+                np.trunc(acc, out=acc)
+            return np.clip(acc, -32768.0, 32767.0, out=acc)
+        q = fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc.astype(np.int64) + self.bias.astype(np.int64)),
+                                                self.m, self.s)
         return np.clip(q, fp.INT16_MIN, fp.INT16_MAX).astype(np.float64)
 
 
@@ -83,36 +93,41 @@ class LstmKernel:
         h_off = gs[0].recurrent_fc.input_offset
         bx = np.concatenate([g.input_fc.bias for g in gs]) + x_off * wx.sum(1)
         bh = h_off * wh.sum(1)
-        self.bx = bx.astype(np.float64)
-        self.bh = bh.astype(np.float64)
         # Bounds of the accumulators over all int8 inputs decide the exact float path.
         bound_x = float(np.max(np.abs(wx).sum(1) * 128 + np.abs(bx))) if wx.size else 0.0
         bound_h = float(np.max(np.abs(wh).sum(1) * 128 + np.abs(bh))) if wh.size else 0.0
         self.req_x = Requant(np.concatenate([g.input_fc.multiplier for g in gs]),
-                             np.concatenate([g.input_fc.shift for g in gs]), bound_x)
+                             np.concatenate([g.input_fc.shift for g in gs]), bound_x, bias=bx)
         self.req_h = Requant(np.concatenate([g.recurrent_fc.multiplier for g in gs]),
-                             np.concatenate([g.recurrent_fc.shift for g in gs]), bound_h)
-        act = np.empty((4, 65536), dtype=np.int64)
-        act[0] = act[1] = act[3] = fp.sigmoid_lut()
-        act[2] = fp.tanh_lut(0, 0) if op.cell_gate_activation == "tanh" else fp.sigmoid_lut()
+                             np.concatenate([g.recurrent_fc.shift for g in gs]), bound_h, bias=bh)
+        act = np.empty((2, 65536), dtype=np.int32)
+        act[0] = fp.sigmoid_lut()
+        act[1] = fp.tanh_lut(0, 0) if op.cell_gate_activation == "tanh" else fp.sigmoid_lut()
         self.gate_table = act.reshape(-1)
-        self.gate_offset = (np.repeat(np.arange(4), U) * 65536 + 32768).astype(np.int64)
-        self.tanh_cell = fp.tanh_lut(op.tanh_cell_multiplier, op.tanh_cell_left_shift)
+        # gate g reads table row 0 (sigmoid) except the cell gate (row 1)
+        rows = np.array([0, 0, 1, 0])
+        self.gate_offset = (np.repeat(rows, U) * 65536 + 32768).astype(np.float64)
+        self.tanh_cell32 = fp.tanh_lut(op.tanh_cell_multiplier, op.tanh_cell_left_shift).astype(np.int32)
 
-    def input_preactivations(self, x: np.ndarray) -> np.ndarray:
-        """sat16(MBQM(W (x - zp_x) + b)) for all time steps at once: (N, T, F) -> (N, T, 4U) float64."""
-        acc = np.asarray(x, dtype=np.float64) @ self.wx_t
-        acc += self.bx
-        return self.req_x(acc)
+    def input_preactivations(self, x: np.ndarray, block: int = 16) -> np.ndarray:
+        """sat16(MBQM(W (x - zp_x) + b)) for all time steps: (N, T, F) -> (N, T, 4U) float64.
+
+        Computed in blocks of time steps so the temporaries stay in cache.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        N, T, _ = x.shape
+        out = np.empty((N, T, 4 * self.U), dtype=np.float64)
+        for t0 in range(0, T, block):
+            acc = x[:, t0 : t0 + block] @ self.wx_t
+            out[:, t0 : t0 + block] = self.req_x(acc)
+        return out
 
     def recurrent_preactivations(self, h: np.ndarray) -> np.ndarray:
-        acc = np.asarray(h, dtype=np.float64) @ self.wh_t
-        acc += self.bh
-        return self.req_h(acc)
+        return self.req_h(np.asarray(h, dtype=np.float64) @ self.wh_t)
 
     def activations(self, pre: np.ndarray) -> np.ndarray:
         """sigmoid (i, f, o) and tanh/sigmoid (g) of (N, 4U) int16 pre-activations, by table."""
-        return np.take(self.gate_table, pre.astype(np.int64) + self.gate_offset)
+        return np.take(self.gate_table, (pre + self.gate_offset).astype(np.intp))
 
 
 def _compact_f(a: np.ndarray):
@@ -126,9 +141,39 @@ def _compact(a: np.ndarray):
     return int(a[0]) if a.size and np.all(a == a[0]) else a
 
 
-def _cell_mul(p) -> tuple[bool, int]:
-    """(True, r) when MBQM(x, p) is RoundingDivideByPOT((x + 1) >> 1, r): multiplier 2^30."""
-    return (p.multiplier == (1 << 30) and p.shift <= 0), -p.shift
+def _rdbp_i(v: np.ndarray, right: int) -> np.ndarray:
+    """RoundingDivideByPOT on an integer array, in place where possible."""
+    if right <= 0:
+        return v
+    neg = v < 0
+    v += 1 << (right - 1)
+    v -= neg
+    v >>= right
+    return v
+
+
+def _pot_mul(a: np.ndarray, b: np.ndarray, right: int) -> np.ndarray:
+    """sat16(MBQM(a*b, 2^30, -right)) on int32 arrays (a, b int16 values: |a*b| < 2^31).
+
+    With the multiplier 2^30 (the LSTM's cell products: the scales are powers of two),
+    SaturatingRoundingDoublingHighMul(x, 2^30) = (x + 1) >> 1, then RoundingDivideByPOT.
+    """
+    v = a * b
+    v += 1
+    v >>= 1
+    _rdbp_i(v, right)
+    return np.clip(v, -32768, 32767, out=v)
+
+
+def _out_mul(a: np.ndarray, b: np.ndarray, m: int, right: int, zp: int) -> np.ndarray:
+    """clamp8(MBQM(a*b, m, -right) + zp) for int32 a, b (|a*b| < 2^31): the hidden-state product."""
+    v = (a * b).astype(np.int64)
+    v *= m
+    v += 1 << 30
+    v >>= 31  # SaturatingRoundingDoublingHighMul (no overflow: m < 2^31, |a*b| < 2^31)
+    _rdbp_i(v, right)
+    v += zp
+    return np.clip(v, -128, 127, out=v)
 
 
 def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmKernel | None = None) -> np.ndarray:
@@ -140,18 +185,19 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
     k = kernel or LstmKernel(op)
     N, T, _ = x.shape
     U = op.units
-    h = np.full((N, U), op.hidden_zero_point, dtype=np.int64)  # reset: h = zero point
-    c = np.zeros((N, U), dtype=np.int64)  # reset: c = 0
+    h = np.full((N, U), float(op.hidden_zero_point))  # reset: h = zero point
+    c = np.zeros((N, U), dtype=np.int32)  # reset: c = 0
     out = np.empty((N, T, U), dtype=np.int8)
     pre_x_all = k.input_preactivations(x)  # (N, T, 4U) float64
     cells = np.empty((N, T, U), dtype=np.int16) if trace is not None else None
     sat_counts = np.zeros(4, dtype=np.int64)
-    clip = op.quantized_cell_clip
+    clip = int(op.quantized_cell_clip)
     fcm, im, om = op.forget_cell_mul, op.input_mul, op.output_mul
-    fast_f, rf = _cell_mul(fcm)
-    fast_i, ri = _cell_mul(im)
+    fast = (fcm.multiplier == (1 << 30) and fcm.shift <= 0 and im.multiplier == (1 << 30) and im.shift <= 0
+            and om.shift <= 0 and om.multiplier > 0)
     for t in range(T):
-        pre = pre_x_all[:, t, :] + k.recurrent_preactivations(h)
+        pre = k.recurrent_preactivations(h)
+        pre += pre_x_all[:, t, :]
         np.clip(pre, -32768.0, 32767.0, out=pre)  # AddElementWise saturation
         if trace is not None:
             sat = (pre == fp.INT16_MAX) | (pre == fp.INT16_MIN)
@@ -161,25 +207,23 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
         f_g = gates[:, U : 2 * U]
         g_g = gates[:, 2 * U : 3 * U]
         o_g = gates[:, 3 * U :]
-        # UpdateLstmCell: c = sat16(f*c) + sat16(i*g), saturating add, optional clip. With the
-        # multiplier 2^30 (always: the scales are powers of two), SRDHM(x, 2^30) = (x + 1) >> 1.
-        if fast_f:
-            fc = fp.rounding_divide_by_pot((f_g * c + 1) >> 1, rf)
-            np.clip(fc, fp.INT16_MIN, fp.INT16_MAX, out=fc)
+        if fast:
+            # UpdateLstmCell: c = sat16(f*c) + sat16(i*g), saturating add, optional clip.
+            c = _pot_mul(f_g, c, -fcm.shift)
+            c += _pot_mul(i_g, g_g, -im.shift)
+            np.clip(c, -32768, 32767, out=c)
+            if clip > 0:
+                np.clip(c, -clip, clip, out=c)
+            # UpdateLstmHidden: h = tanh(c) * o, requantized to the hidden tensor (int8, zp_h).
+            hq = _out_mul(np.take(k.tanh_cell32, c + 32768), o_g, om.multiplier, -om.shift, om.output_offset)
         else:
-            fc = mul_elementwise(f_g, c, fcm)
-        if fast_i:
-            ig = fp.rounding_divide_by_pot((i_g * g_g + 1) >> 1, ri)
-            np.clip(ig, fp.INT16_MIN, fp.INT16_MAX, out=ig)
-        else:
-            ig = mul_elementwise(i_g, g_g, im)
-        c = fc + ig
-        np.clip(c, fp.INT16_MIN, fp.INT16_MAX, out=c)
-        if clip > 0:
-            np.clip(c, -clip, clip, out=c)
-        # UpdateLstmHidden: h = tanh(c) * o, requantized to the hidden tensor (int8, zp_h).
-        h = mul_elementwise(np.take(k.tanh_cell, c + 32768), o_g, om)
-        out[:, t, :] = h
+            c64 = fp.sat16(mul_elementwise(f_g, c, fcm) + mul_elementwise(i_g, g_g, im))
+            if clip > 0:
+                c64 = np.clip(c64, -clip, clip)
+            c = c64.astype(np.int32)
+            hq = mul_elementwise(np.take(k.tanh_cell32, c + 32768), o_g, om)
+        out[:, t, :] = hq
+        h = hq.astype(np.float64)
         if cells is not None:
             cells[:, t, :] = c
     if trace is not None:

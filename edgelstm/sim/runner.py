@@ -7,6 +7,7 @@ sequence, as after ``MicroInterpreter::Reset()``.
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import numpy as np
@@ -19,11 +20,26 @@ from .lstm import run_lstm
 from .softmax import run_softmax
 
 
-def _run_op(op, env: dict[str, np.ndarray], traces: dict | None) -> np.ndarray:
+def _kernels(qm: QuantModel) -> dict:
+    """Prepared per-op kernels (stacked weights, tables), built once per run, shared by chunks."""
+    from .gru import GruKernel
+    from .lstm import LstmKernel
+
+    ks = {}
+    for op in qm.ops:
+        if op.kind == "lstm":
+            ks[op.name] = LstmKernel(op)
+        elif op.kind == "gru":
+            ks[op.name] = GruKernel(op)
+    return ks
+
+
+def _run_op(op, env: dict[str, np.ndarray], traces: dict | None, kernels: dict | None = None) -> np.ndarray:
     k = op.kind
+    kern = (kernels or {}).get(op.name)
     if k == "lstm":
         tr = {} if traces is not None else None
-        y = run_lstm(op, env[op.input], tr)
+        y = run_lstm(op, env[op.input], tr, kernel=kern)
         if traces is not None:
             traces[op.name] = tr
         return y
@@ -31,7 +47,7 @@ def _run_op(op, env: dict[str, np.ndarray], traces: dict | None) -> np.ndarray:
         from .gru import run_gru
 
         tr = {} if traces is not None else None
-        y = run_gru(op, env[op.input], tr)
+        y = run_gru(op, env[op.input], tr, kernel=kern)
         if traces is not None:
             traces[op.name] = tr
         return y
@@ -59,6 +75,26 @@ def _run_op(op, env: dict[str, np.ndarray], traces: dict | None) -> np.ndarray:
     raise EdgelstmError(f"the simulator does not know op kind '{k}'")
 
 
+def _blas_single_thread():
+    """BLAS limited to one thread: the per-step products are small, and threads of a
+    multi-threaded BLAS spin against each other (and against our own chunk threads)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency; the simulator still works without it
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def default_workers() -> int:
+    """Threads for independent chunks of sequences (numpy releases the GIL in its loops)."""
+    env = os.environ.get("EDGELSTM_SIM_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def run_model(
     qm: QuantModel,
     xq: np.ndarray,
@@ -67,12 +103,14 @@ def run_model(
     keep: tuple[str, ...] | None = None,
     traces: dict | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Run the model on int8 inputs ``xq`` (N, T, F); returns {tensor key: (N, ...) array}.
 
-    Only the output tensor is returned unless ``keep`` names more tensor keys (or is ("*",) for
-    all). ``traces`` (a dict) collects per-layer internals (cell states, saturation counts) for
-    the first chunk only when given.
+    The batch is cut into chunks of ``chunk`` sequences (bounded memory, cache-sized arrays)
+    that run on ``workers`` threads; results do not depend on either. Only the output tensor
+    is returned unless ``keep`` names more tensor keys (or is ("*",) for all). ``traces`` (a
+    dict) collects per-layer internals (cell states, saturation counts) of the first chunk.
     """
     xq = np.asarray(xq)
     if xq.ndim != 3 or xq.shape[1:] != tuple(qm.input_tensor.shape):
@@ -84,16 +122,33 @@ def run_model(
     want = {qm.output}
     if keep:
         want |= set(qm.tensors) if "*" in keep else set(keep)
-    results: dict[str, list[np.ndarray]] = {k: [] for k in want}
     N = xq.shape[0]
-    for start in range(0, max(N, 1), chunk):
-        xb = xq[start : start + chunk]
-        env = {qm.input: xb}
+    chunk = max(1, int(chunk))
+    starts = list(range(0, max(N, 1), chunk))
+    kernels = _kernels(qm)
+
+    def one(start: int) -> dict[str, np.ndarray]:
+        env = {qm.input: xq[start : start + chunk]}
         tr = traces if (traces is not None and start == 0) else None
         for op in qm.ops:
-            env[op.output] = _run_op(op, env, tr)
-        for k in want:
-            results[k].append(env[k])
-        if progress is not None:
-            progress(len(xb))
-    return {k: (np.concatenate(v) if v else np.zeros((0,))) for k, v in results.items()}
+            env[op.output] = _run_op(op, env, tr, kernels)
+        return {k: env[k] for k in want}
+
+    parts: list[dict[str, np.ndarray] | None] = [None] * len(starts)
+    n_workers = min(workers or default_workers(), len(starts))
+    with _blas_single_thread():
+        if n_workers <= 1:
+            for i, st in enumerate(starts):
+                parts[i] = one(st)
+                if progress is not None:
+                    progress(len(parts[i][qm.output]))
+        else:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                futs = {pool.submit(one, st): i for i, st in enumerate(starts)}
+                for f in as_completed(futs):
+                    parts[futs[f]] = f.result()
+                    if progress is not None:
+                        progress(len(parts[futs[f]][qm.output]))
+    return {k: np.concatenate([p[k] for p in parts]) for k in want}
