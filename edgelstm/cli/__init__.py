@@ -21,6 +21,7 @@ from . import quantize_cmd  # noqa: F401,E402
 from . import simulate_cmd  # noqa: F401,E402
 from . import export_cmd  # noqa: F401,E402
 from . import verify_cmd  # noqa: F401,E402
+from . import report_cmd  # noqa: F401,E402
 
 
 def _debug_requested(argv: list[str]) -> bool:
