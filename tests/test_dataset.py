@@ -125,6 +125,17 @@ def test_save_without_npz_suffix_writes_exact_name(tmp_path):
     assert load_dataset(tmp_path / "plain").X_train.shape == ds.X_train.shape
 
 
+def test_save_converts_dtypes(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 4, 2))  # float64
+    y = (np.arange(6) % 2).astype(np.int32)
+    ds = Dataset(X, y, X, y, ["a", "b"], ["f0", "f1"])
+    save_dataset(ds, tmp_path / "d.npz")
+    back = load_dataset(tmp_path / "d.npz")
+    assert back.X_train.dtype == np.float32 and back.y_train.dtype == np.int64
+    assert np.allclose(back.X_train, X, atol=1e-6)
+
+
 def test_save_refuses_invalid_dataset_and_writes_nothing(tmp_path):
     ds = load_dataset(_npz(tmp_path, **_arrays()))
     ds.X_test = ds.X_test.copy()

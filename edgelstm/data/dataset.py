@@ -586,13 +586,13 @@ def _check_dataset(ds: Dataset, where: str) -> None:
         xn, yn = f"X_{split}", f"y_{split}"
         if not isinstance(X, np.ndarray) or X.ndim != 3:
             raise DataError(f"{where}: {xn} has shape {_shape(np.asarray(X))} but sequences must be (N, T, F)")
-        if X.dtype != np.float32:
+        if X.dtype.kind != "f":
             raise DataError(f"{where}: {xn} has dtype {X.dtype}; a Dataset holds float32")
         if len(X) == 0:
             raise DataError(f"{where}: {xn} has zero sequences")
         y = np.asarray(y)
-        if y.ndim != 1 or y.dtype != np.int64:
-            raise DataError(f"{where}: {yn} must be int64 (N,), got {y.dtype} {_shape(y)}")
+        if y.ndim != 1 or y.dtype.kind not in "iu":
+            raise DataError(f"{where}: {yn} must be integer labels (N,), got {y.dtype} {_shape(y)}")
         if len(y) != len(X):
             raise DataError(f"{where}: {xn} has {len(X)} sequences but {yn} has {len(y)} labels", "they must match")
         if y.min() < 0 or y.max() >= C:
