@@ -43,7 +43,7 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 2e-3
-    patience: int = 6
+    patience: int = 8
     val_fraction: float = 0.1
     seed: int = 0
 

@@ -39,7 +39,7 @@ def parse_dense_head(text: str | None) -> list[int]:
 @click.option("--epochs", type=int, default=30, show_default=True, help="Maximum epochs (early stopping may end sooner).")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Adam learning rate.")
-@click.option("--patience", type=int, default=6, show_default=True, help="Early-stopping patience (epochs).")
+@click.option("--patience", type=int, default=8, show_default=True, help="Early-stopping patience (epochs, on validation loss).")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Training data held out for early stopping.")
 @click.option("--test-fraction", type=float, default=None, help="Split a dataset that has no test split.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is reproducible).")

@@ -24,6 +24,7 @@ from flatbuffers import flexbuffers
 from .. import fixedpoint as fp
 from ..errors import ModelError, UnsupportedError
 from ..ir import FCParams, GruGate, GruOp, MulParams
+from .tflite_reader import checked_multiplier
 
 GRU_CUSTOM_CODE = "EDGELSTM_GRU"
 GRU_OP_VERSION = 1
@@ -42,7 +43,7 @@ def _per_row_multipliers(s_in: float, s_w: np.ndarray) -> tuple[np.ndarray, np.n
     """QuantizeMultiplier(double(s_in) * double(s_w[row]) / 2^-12) per row (as TFLM per-channel FC)."""
     ms, ss = [], []
     for sw in np.asarray(s_w, dtype=np.float32):
-        m, s = fp.quantize_multiplier(float(np.float32(s_in)) * float(sw) / _Q3_12)
+        m, s = checked_multiplier(float(np.float32(s_in)) * float(sw) / _Q3_12, "GRU weight scale")
         ms.append(m)
         ss.append(s)
     return np.array(ms, np.int64), np.array(ss, np.int64)

@@ -155,7 +155,7 @@ def quantize_model(
     keras_model = load_keras_model(model_path)
     spec = keras_to_spec(keras_model, str(model_path))
     ds = load_dataset(data_path)
-    check_features(ds, spec.features, "data")
+    check_features(ds, spec.features, "the model")
     if ds.window != spec.window:
         raise DataError(
             f"data has {ds.window} frames per sequence but the model was built for {spec.window}",

@@ -37,6 +37,8 @@ from ..ir import (
 from .tflite_schema import ACTIVATION_NAMES, TENSOR_TYPE_NAMES, builtin_code, fb, op_name
 
 METADATA_NAME = "edgelstm"
+MAX_DIM = 1 << 20  # no dimension of a microcontroller model comes near this
+MAX_ELEMENTS = 1 << 28
 GRU_CUSTOM_CODE = "EDGELSTM_GRU"
 
 _DTYPES = {
@@ -96,6 +98,8 @@ class _Graph:
     def shape(self, idx: int) -> tuple[int, ...]:
         t = self.tensor(idx)
         shp = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
+        if len(shp) > 6 or any(d > MAX_DIM for d in shp) or int(np.prod(shp, dtype=np.float64)) > MAX_ELEMENTS:
+            raise ModelError(f"'{self.path}': tensor '{self.name(idx)}' has an implausible shape {list(shp)} (corrupt model?)")
         if any(d < 0 for d in shp):
             raise ModelError(f"'{self.path}': tensor '{self.name(idx)}' has a dynamic shape {shp}", "export with a fixed batch size of 1")
         return shp
@@ -109,6 +113,12 @@ class _Graph:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scale = np.asarray(q.scale, dtype=np.float32)
         zp = np.asarray(q.zeroPoint if q.zeroPoint is not None else np.zeros(len(scale)), dtype=np.int64)
+        if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise ModelError(f"'{self.path}': tensor '{self.name(idx)}' has invalid quantization scales")
+        if len(zp) not in (0, 1, len(scale)):
+            raise ModelError(f"'{self.path}': tensor '{self.name(idx)}' has {len(zp)} zero points for {len(scale)} scales")
+        if np.any(np.abs(zp) > 65535):
+            raise ModelError(f"'{self.path}': tensor '{self.name(idx)}' has an invalid zero point")
         return scale, zp
 
     def scale_zp(self, idx: int, what: str) -> tuple[float, int]:
@@ -173,6 +183,23 @@ def _check_int8(g: _Graph, idx: int, what: str) -> None:
         raise UnsupportedError(f"'{g.path}': {what} '{g.name(idx)}' is {tn}; edgelstm needs int8 here")
 
 
+MAX_LEFT_SHIFT = 15  # real multipliers up to 2^15: far beyond any sane scale ratio
+
+
+def checked_multiplier(real: float, what: str = "scale ratio") -> tuple[int, int]:
+    """QuantizeMultiplier with the result range checked (a corrupt scale gives a one-line error).
+
+    A shift above ``MAX_LEFT_SHIFT`` would overflow int32 in MultiplyByQuantizedMultiplier's
+    ``x * (1 << shift)``; NaN/inf/negative ratios come only from corrupt or hand-made files.
+    """
+    if not (math.isfinite(real) and real >= 0):
+        raise ModelError(f"quantization {what} {real} is not a finite positive number (corrupt model?)")
+    m, s = fp.quantize_multiplier(real)
+    if s > MAX_LEFT_SHIFT:
+        raise ModelError(f"quantization {what} {real:.3g} is out of range (corrupt model?)")
+    return m, s
+
+
 def _fc_multiplier_per_tensor(s_in: float, s_w: float, s_out: float) -> tuple[int, int]:
     """TFLM ``GetQuantizedConvolutionMultipler``: double(s_in) * double(s_w) / double(s_out).
 
@@ -180,14 +207,14 @@ def _fc_multiplier_per_tensor(s_in: float, s_w: float, s_out: float) -> tuple[in
     of older TFLite versions gives a multiplier a few units larger, which flips rare ties.
     """
     product = float(np.float32(s_in)) * float(np.float32(s_w))
-    return fp.quantize_multiplier(product / float(np.float32(s_out)))
+    return checked_multiplier(product / float(np.float32(s_out)))
 
 
 def _fc_multiplier_per_channel(s_in: float, s_w: np.ndarray, s_out: float) -> tuple[np.ndarray, np.ndarray]:
     """TFLM fully_connected_common.cc per-channel: double(s_in) * double(s_w[c]) / double(s_out)."""
     ms, ss = [], []
     for sw in np.asarray(s_w, dtype=np.float32):
-        m, s = fp.quantize_multiplier(float(np.float32(s_in)) * float(sw) / float(np.float32(s_out)))
+        m, s = checked_multiplier(float(np.float32(s_in)) * float(sw) / float(np.float32(s_out)))
         ms.append(m)
         ss.append(s)
     return np.array(ms, dtype=np.int64), np.array(ss, dtype=np.int64)
@@ -213,7 +240,7 @@ def _activation_range(activation: str, scale: float, zp: int, qmin: int, qmax: i
 def _mul_params(s1: float, s2: float, s_out: float, out_zp: int, lo: int, hi: int) -> MulParams:
     """lstm_eval_common.cc ``CreateInterGateMulParams``: double(s1)*double(s2)/double(s_out)."""
     eff = float(np.float32(s1)) * float(np.float32(s2)) / float(np.float32(s_out))
-    m, s = fp.quantize_multiplier(eff)
+    m, s = checked_multiplier(eff)
     return MulParams(multiplier=m, shift=s, output_offset=out_zp, act_min=lo, act_max=hi)
 
 
@@ -435,6 +462,8 @@ class _Reader:
         end = g.const(ins[2], "STRIDED_SLICE end").astype(np.int64).reshape(-1)
         strides = g.const(ins[3], "STRIDED_SLICE strides").astype(np.int64).reshape(-1) if len(ins) > 3 and ins[3] >= 0 else np.ones_like(begin)
         o = op.builtinOptions
+        if o is None or not hasattr(o, "beginMask"):
+            raise ModelError(f"'{g.path}': STRIDED_SLICE op {n} has no options (corrupt model?)")
         if getattr(o, "ellipsisMask", 0) or getattr(o, "newAxisMask", 0):
             raise UnsupportedError(f"'{g.path}': STRIDED_SLICE op {n} uses ellipsis/new-axis masks")
         if len(shape) != 3 or len(begin) != 3:
@@ -496,7 +525,7 @@ class _Reader:
         _check_int8(g, y, "QUANTIZE output")
         s_in, zp_in = g.scale_zp(x, "QUANTIZE input")
         s_out, zp_out = g.scale_zp(y, "QUANTIZE output")
-        m, s = fp.quantize_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
+        m, s = checked_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
         self.ops.append(RequantizeOp(name=f"requantize_{n}", input=self.act(x, "QUANTIZE input"),
                                      output=self.act(y, "QUANTIZE output"), input_zero_point=zp_in,
                                      output_zero_point=zp_out, multiplier=m, shift=s))
@@ -552,6 +581,8 @@ def _preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_b
     """TFLM ``PreprocessSoftmaxScaling`` (double-rounding build): min(beta*s*2^(31-bits), 2^31-1)."""
     max_real = float((1 << 31) - 1)
     real = min(beta * float(np.float32(input_scale)) * float(1 << (31 - input_integer_bits)), max_real)
+    if not math.isfinite(real) or real <= 0:
+        raise ModelError(f"softmax input scale {input_scale} is not a positive number (corrupt model?)")
     m, shift = fp.quantize_multiplier(real)
     if shift < 0:
         raise UnsupportedError("softmax input scale too small for TFLM's QuantizeMultiplierGreaterThanOne")
@@ -624,6 +655,15 @@ def load_ir_from_bytes(raw: bytes, path: str = "<bytes>", *, classifier: bool = 
     ops = list(sg.operators or [])
     if not ops:
         raise ModelError(f"'{path}' has no operators")
+    n_codes = len(model.operatorCodes or [])
+    for n, op in enumerate(ops):
+        if op.opcodeIndex is None or not 0 <= op.opcodeIndex < n_codes:
+            raise ModelError(f"'{path}' is malformed: op {n} has an invalid operator code index")
+        if op.inputs is None or op.outputs is None or len(op.outputs) == 0:
+            raise ModelError(f"'{path}' is malformed: op {n} has no inputs or outputs")
+        for i in list(op.inputs) + list(op.outputs):
+            if int(i) >= len(g.tensors) or int(i) < -1:
+                raise ModelError(f"'{path}' is malformed: op {n} refers to tensor {int(i)} of {len(g.tensors)}")
     names = [op_name(model, op) for op in ops]
     allowed = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "FULLY_CONNECTED", "SOFTMAX", "STRIDED_SLICE", "REVERSE_V2",
                "CONCATENATION", "RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE", GRU_CUSTOM_CODE}
