@@ -6,6 +6,36 @@ import click
 
 from .base import Output, cli, output_options
 
+# Kept in sync with edgelstm.codegen.targets.EXPORT_TARGETS / edgelstm.verify.qemu.OPT_LEVELS
+# (not imported here so that `edgelstm --help` stays fast).
+_TARGETS = ("host", "cortex-m4", "cortex-m0", "cortex-m33", "arduino")
+_BOARD_TARGETS = ("cortex-m4", "cortex-m0", "cortex-m33")
+_OPT_LEVELS = ("-O1", "-O2", "-O3", "-Os", "-Oz")
+
+
+def print_footprint(out: Output, fp: dict, indent: str = "  ") -> None:
+    """The human-readable footprint report (export-c and verify --target qemu-...)."""
+    w, c = fp["flash_weights_bytes"], fp["flash_code_bytes"]
+    d = fp.get("flash_code_detail") or {}
+    out.result(f"{indent}footprint on {fp['core']} ({fp['compiler']} {fp['opt']}, inference API linked with --gc-sections):")
+    out.result(f"{indent}  flash: {w + c} bytes = weights {w} + code {c} (library {d.get('model_text', 0) + d.get('runtime_text', 0)}, "
+               f"tables {d.get('runtime_tables', 0)}, libgcc/libc {d.get('support_routines', 0)}); "
+               f"float front end +{fp.get('flash_front_end_bytes', 0)}")
+    ram = fp.get("ram_bytes")
+    meas = fp.get("ram_stack_measured_api_bytes")
+    stack_meas = f", {meas} measured in QEMU" if meas else ""
+    out.result(f"{indent}  RAM:   {ram if ram is not None else 'unbounded'} bytes = state {fp['ram_state_bytes']} + scratch "
+               f"{fp['ram_scratch_bytes']} + stack {fp['ram_stack_bytes']} (worst case, -fstack-usage call graph"
+               f"{stack_meas}) + static {fp['ram_static_bytes']}")
+    ipf = fp.get("instructions_per_frame")
+    if ipf is not None:
+        ipm = fp.get("instructions_per_mac")
+        out.result(f"{indent}  instructions (QEMU -icount, SysTick): {ipf:,.0f} per frame, "
+                   f"{fp['instructions_per_window']:,} per window; {fp['macs_per_frame']:,} MACs per frame"
+                   + (f" -> {ipm:.2f} instructions per MAC" if ipm else ""))
+    else:
+        out.result(f"{indent}  instructions: not measured; {fp.get('macs_per_frame') or 0:,} MACs per frame")
+
 
 @cli.command("export-c")
 @click.argument("model", type=click.Path(dir_okay=True))
@@ -14,15 +44,26 @@ from .base import Output, cli, output_options
 @click.option("--name", default=None,
               help="C prefix of every public symbol (NAME_classify, NAME_MODEL_H, ...): a C identifier. "
               "[default: the model file's stem, or 'edgelstm']")
-@click.option("--test-vectors", "n_vectors", type=click.IntRange(1, 100_000), default=300, show_default=True,
-              help="Input windows (and expected outputs) stored for the self test.")
+@click.option("--target", type=click.Choice(_TARGETS), default="host", show_default=True,
+              help="Folder layout: host (library + host Makefile/CMake); cortex-m4 (MPS2 AN386), cortex-m0 "
+              "(micro:bit), cortex-m33 (MPS2 AN505): + bare-metal board/ template, cross Makefile/CMake, "
+              "Zephyr module, and a flash/RAM/instruction report; arduino: an Arduino library "
+              "(library.properties, src/, examples/).")
+@click.option("--test-vectors", "n_vectors", type=click.IntRange(1, 100_000), default=None,
+              help="Input windows (and expected outputs) stored for the self test. "
+              "[default: 300 on the host; what fits 64 KB (M4, M33) or 16 KB (M0, Arduino) on a board]")
 @click.option("--data", "data_path", type=click.Path(dir_okay=True), default=None,
               help="Dataset (.npz/.csv) whose test split gives the test vectors (quantised by the model); "
               "default: random int8 windows including extreme patterns.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random test vectors.")
+@click.option("--opt", default="-O2", show_default=True, type=click.Choice(_OPT_LEVELS),
+              help="Optimisation level of the footprint report (cortex-m targets).")
+@click.option("--footprint/--no-footprint", default=True, show_default=True,
+              help="Cortex-M targets: cross-compile and measure flash, RAM and instructions per frame "
+              "(arm-none-eabi-gcc; instructions need qemu-system-arm).")
 @output_options()
-def export_c_cmd(model: str, out_dir: str, name: str | None, n_vectors: int, data_path: str | None, seed: int,
-                 out: Output) -> None:
+def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vectors: int | None,
+                 data_path: str | None, seed: int, opt: str, footprint: bool, out: Output) -> None:
     """Write MODEL (an int8 .tflite) as a portable C99 library into --out.
 
     \b
@@ -36,14 +77,21 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, n_vectors: int, dat
     unidirectional models), NAME_classify (whole window), NAME_quantize_feature (float front end).
 
     \b
-    Then:  cd OUT && make test          (host self test: "N passed, 0 failed")
-           edgelstm verify OUT --data radar.npz
+    --target cortex-m4|cortex-m0|cortex-m33 adds a bare-metal project (board/: startup, linker
+    script, semihosting self test) and prints the footprint on that core: flash (weights / code),
+    RAM (state + scratch + worst-case stack) and instructions per frame measured in QEMU.
+
+    \b
+    Then:  cd OUT && make test          (host: "N passed, 0 failed"; cortex-m: the same in QEMU)
+           edgelstm verify OUT --data radar.npz [--target qemu-cortex-m4]
     """
     from ..codegen import export_c
+    from ..errors import ToolError
 
-    res = export_c(model, out_dir, name=name, n_vectors=n_vectors, data_path=data_path, seed=seed, note=out.note)
+    res = export_c(model, out_dir, name=name, n_vectors=n_vectors, data_path=data_path, seed=seed, note=out.note,
+                   target=target)
     kb = res.weights_bytes / 1024
-    out.result(f"wrote {res.out}/: {len(res.files)} files, C prefix '{res.name}'")
+    out.result(f"wrote {res.out}/: {len(res.files)} files, C prefix '{res.name}', target {res.target}")
     out.result(f"  model: {res.window} frames x {res.features} features -> {res.classes} outputs "
                f"(sha256 {res.model_sha256[:12]}...)")
     out.result(f"  weights: {res.weights_bytes} bytes of const data (flash, {kb:.1f} KiB)")
@@ -51,5 +99,34 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, n_vectors: int, dat
         out.result(f"  streaming: yes ({res.name}_reset / {res.name}_step / {res.name}_logits, and {res.name}_classify)")
     else:
         out.result(f"  streaming: no, {res.streaming_reason}; whole-window {res.name}_classify only")
-    out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run: make -C {res.out} test")
-    out.emit_json(res.to_json())
+    if target in _BOARD_TARGETS:
+        out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run in QEMU: make -C {res.out} test")
+    elif target == "arduino":
+        out.result(f"  Arduino library: copy {res.out}/ into your Arduino 'libraries' folder; example "
+                   f"examples/{res.name}_serial; host self test: make -C {res.out} test")
+    else:
+        out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run: make -C {res.out} test")
+    obj = res.to_json()
+    if target in _BOARD_TARGETS:
+        obj["footprint"] = None
+        if footprint:
+            from ..verify.qemu import measure_footprint, find_qemu
+
+            try:
+                try:
+                    find_qemu()
+                    run = True
+                except ToolError as e:
+                    run = False
+                    out.note(f"note: instructions not measured: {e}")
+                out.note(f"measuring the footprint on {target} (arm-none-eabi-gcc {opt}"
+                         + (", QEMU -icount" if run else "") + ")")
+                fp = measure_footprint(res.out, target, opt=opt, run=run, manifest=res.manifest)
+                obj["footprint"] = fp
+                obj.update({k: fp.get(k) for k in ("flash_weights_bytes", "flash_code_bytes", "ram_bytes",
+                                                   "macs_per_frame", "instructions_per_frame")})
+                print_footprint(out, fp)
+            except ToolError as e:
+                obj["footprint_error"] = str(e)
+                out.note(f"note: footprint not measured: {e}")
+    out.emit_json(obj)

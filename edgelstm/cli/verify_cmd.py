@@ -8,10 +8,11 @@ import click
 
 from .base import Output, cli, output_options
 
-# Kept in sync with edgelstm.verify.host.TARGETS / COMPILERS (not imported here so that
-# `edgelstm --help` stays fast).
-_TARGETS = ("host",)
+# Kept in sync with edgelstm.verify.host.TARGETS / COMPILERS and edgelstm.codegen.targets.QEMU_TARGETS
+# (not imported here so that `edgelstm --help` stays fast).
+_TARGETS = ("host", "qemu-cortex-m4", "qemu-cortex-m0", "qemu-cortex-m33")
 _COMPILERS = ("gcc", "clang")
+_OPT_LEVELS = ("-O1", "-O2", "-O3", "-Os", "-Oz")
 
 
 @cli.command("verify")
@@ -21,12 +22,17 @@ _COMPILERS = ("gcc", "clang")
               "Default: random int8 windows (uniform and extreme patterns).")
 @click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Windows to run (all of the test split if it has fewer).")
-@click.option("--cc", type=click.Choice(_COMPILERS), default="gcc", show_default=True, help="Host C compiler.")
 @click.option("--target", type=click.Choice(_TARGETS), default="host", show_default=True,
-              help="Where the C runs.")
+              help="Where the C runs: host (gcc/clang), or cross-compiled with arm-none-eabi-gcc and run in "
+              "qemu-system-arm: qemu-cortex-m4 (-M mps2-an386), qemu-cortex-m0 (-M microbit), "
+              "qemu-cortex-m33 (-M mps2-an505).")
+@click.option("--cc", type=click.Choice(_COMPILERS), default="gcc", show_default=True,
+              help="Host C compiler (--target host).")
+@click.option("--opt", default="-O2", show_default=True, type=click.Choice(_OPT_LEVELS),
+              help="Optimisation level of the Cortex-M build (--target qemu-...).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random windows (without --data).")
 @output_options()
-def verify_cmd(export_dir: str, data_path: str | None, samples: int, cc: str, target: str, seed: int,
+def verify_cmd(export_dir: str, data_path: str | None, samples: int, target: str, cc: str, opt: str, seed: int,
                out: Output) -> None:
     """Compile the library exported in DIR and compare every output byte with the simulator.
 
@@ -36,10 +42,24 @@ def verify_cmd(export_dir: str, data_path: str | None, samples: int, cc: str, ta
     model, NAME_reset/NAME_step/NAME_logits) with `edgelstm simulate`, byte for byte. With
     --data, the float front end NAME_quantize_frame is checked on the raw data as well.
     Exit code 0 only when nothing differs.
-    """
-    from ..verify import verify_export
 
-    rep = verify_export(export_dir, data=data_path, samples=samples, cc=cc, target=target, seed=seed, note=out.note)
+    \b
+    --target qemu-cortex-m4|qemu-cortex-m0|qemu-cortex-m33 cross-compiles the library for that
+    core (arm-none-eabi-gcc, --opt), runs it in qemu-system-arm with semihosting (the windows
+    stream in from a file, so any --samples fits the board) and also reports the footprint on
+    that core: flash (weights / code), RAM (state + scratch + stack) and the instructions per
+    frame and per window counted with -icount shift=0 and SysTick.
+    """
+    if target.startswith("qemu-"):
+        from ..verify.qemu import verify_qemu
+
+        rep = verify_qemu(export_dir, target=target, data=data_path, samples=samples, seed=seed, opt=opt,
+                          note=out.note)
+    else:
+        from ..verify import verify_export
+
+        rep = verify_export(export_dir, data=data_path, samples=samples, cc=cc, target=target, seed=seed,
+                            note=out.note)
     paths = "classify + streaming" if rep["streaming"] else "classify"
     ok = rep["mismatches"] == 0 and rep["argmax_mismatches"] == 0 and not rep.get("front_end_mismatches")
     out.result(f"{rep['name']} on {rep['target']} ({rep['compiler']}), {rep['samples']} windows ({rep['inputs']}): "
@@ -51,6 +71,10 @@ def verify_cmd(export_dir: str, data_path: str | None, samples: int, cc: str, ta
         out.result(f"  {m['path']} window {m['sample']} output {m['index']}: expected {m['expected']}, got {m['got']}")
     if rep["argmax_mismatches"]:
         out.result(f"  {rep['argmax_mismatches']} windows where the returned class differs from the argmax")
+    if rep.get("footprint"):
+        from .export_cmd import print_footprint
+
+        print_footprint(out, rep["footprint"])
     out.result("bit-exact: yes" if ok else "bit-exact: NO")
     out.emit_json(rep)
     if not ok:

@@ -9,6 +9,11 @@ The folder (written atomically: complete or not at all) holds
     Makefile, CMakeLists.txt       host builds of the library and the self test
     NAME_model.tflite              the exported model, so that `edgelstm verify DIR` needs nothing else
     edgelstm_export.json           what was exported (name, sha256, shapes, streaming, files, ...)
+
+``target`` (``--target``) changes the layout around the same library (edgelstm/codegen/targets.py):
+"host" is the folder above; "cortex-m4" / "cortex-m0" / "cortex-m33" add board/ (startup,
+linker script, semihosting self test), a cross-compiling Makefile and CMakeLists.txt, cmake/ and
+zephyr/; "arduino" is an Arduino library (library.properties, src/, examples/, extras/).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .cwriter import C_KEYWORDS, is_c_identifier, to_c_identifier
 from .graph import check_supported, stream_plan
 from .model_c import HeaderInfo, generate_model_source
 from .project import cmakelists, makefile, selftest_source, test_vectors_header
+from .targets import HOST, Layout, apply_target, check_target, check_vectors_fit, default_test_vectors
 
 MANIFEST = "edgelstm_export.json"
 MANIFEST_FORMAT = "edgelstm-c-export"
@@ -52,6 +58,7 @@ class ExportResult:
     test_vectors: int
     test_vector_source: str
     manifest: dict[str, Any] = field(default_factory=dict)
+    target: str = HOST
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +74,7 @@ class ExportResult:
             "classes": self.classes,
             "test_vectors": self.test_vectors,
             "test_vector_source": self.test_vector_source,
+            "target": self.target,
         }
 
 
@@ -182,19 +190,30 @@ def export_c(
     out_dir: str | os.PathLike,
     *,
     name: str | None = None,
-    n_vectors: int = DEFAULT_TEST_VECTORS,
+    n_vectors: int | None = DEFAULT_TEST_VECTORS,
     data_path: str | os.PathLike | None = None,
     seed: int = 0,
     note: Callable[[str], None] | None = None,
+    target: str = HOST,
 ) -> ExportResult:
-    """Write the C library for ``model_path`` into ``out_dir`` (atomically)."""
+    """Write the C library for ``model_path`` into ``out_dir`` (atomically).
+
+    ``n_vectors`` None: 300 on the host, fewer on a board (what fits a small share of its flash).
+    """
     name = check_name(name) if name is not None else default_name(model_path)
-    if not isinstance(n_vectors, (int, np.integer)) or n_vectors < 1:
-        raise EdgelstmError(f"--test-vectors must be at least 1, got {n_vectors}")
+    check_target(target)
+    _check_n_vectors(n_vectors)
     _check_out_dir(Path(out_dir))
     model = load_model_for_export(model_path)
     return export_model(model, out_dir, name=name, n_vectors=n_vectors, data_path=data_path, seed=seed, note=note,
-                        model_path=model_path)
+                        model_path=model_path, target=target)
+
+
+def _check_n_vectors(n_vectors) -> None:
+    if n_vectors is None:
+        return
+    if isinstance(n_vectors, bool) or not isinstance(n_vectors, (int, np.integer)) or n_vectors < 1:
+        raise EdgelstmError(f"--test-vectors must be at least 1, got {n_vectors}")
 
 
 def export_model(
@@ -202,11 +221,12 @@ def export_model(
     out_dir: str | os.PathLike,
     *,
     name: str = DEFAULT_NAME,
-    n_vectors: int = DEFAULT_TEST_VECTORS,
+    n_vectors: int | None = DEFAULT_TEST_VECTORS,
     data_path: str | os.PathLike | None = None,
     seed: int = 0,
     note: Callable[[str], None] | None = None,
     model_path: str | os.PathLike | None = None,
+    target: str = HOST,
 ) -> ExportResult:
     """Write the C library of an :class:`~edgelstm.model.Int8Model` (its IR) into ``out_dir``.
 
@@ -216,6 +236,8 @@ def export_model(
     note = note or (lambda _m: None)
     out = Path(out_dir)
     name = check_name(name)
+    check_target(target)
+    _check_n_vectors(n_vectors)
     _check_out_dir(out)
     runtime = runtime_files()
     qm = model.ir
@@ -231,6 +253,9 @@ def export_model(
     )
     src = generate_model_source(qm, name, plan, info)
 
+    if n_vectors is None:
+        n_vectors = default_test_vectors(target, qm.window, qm.n_features, qm.n_outputs, DEFAULT_TEST_VECTORS)
+    check_vectors_fit(target, int(n_vectors), qm.window, qm.n_features, qm.n_outputs, src.weights_bytes)
     xq, vec_source = _test_vectors(model, int(n_vectors), str(data_path) if data_path else None, seed)
     note(f"computing the expected outputs of {len(xq)} test vectors with the simulator")
     expected = model.predict_int8(xq)
@@ -246,14 +271,21 @@ def export_model(
         "Makefile": makefile(name, lib_sources, headers, __version__),
         "CMakeLists.txt": cmakelists(name, lib_sources, __version__),
     }
-    files = sorted(list(generated) + [p.name for p in runtime] + ([model_copy] if model_path is not None else [])
-                   + [MANIFEST])
+    host = Layout(
+        texts=generated,
+        copies={**{p.name: p for p in runtime}, **({model_copy: Path(model_path)} if model_path is not None else {})},
+        library_sources=lib_sources, headers=headers, selftest=f"{name}_selftest.c",
+        test_vectors_file=f"{name}_test_vectors.h", model_file=model_copy if model_path is not None else None,
+        extra_manifest={},
+    )
+    layout = apply_target(target, host, name=name, version=__version__)
+    files = sorted(layout.files() + [MANIFEST])
     manifest = {
         "format": MANIFEST_FORMAT,
         "format_version": 1,
         "name": name,
         "edgelstm_version": __version__,
-        "model_file": model_copy if model_path is not None else None,
+        "model_file": layout.model_file,
         "model_sha256": sha,
         "source_model": str(model_path) if model_path is not None else None,
         "layers": qm.describe(),
@@ -273,21 +305,22 @@ def export_model(
         "weights_bytes": src.weights_bytes,
         "workspace_bytes": src.workspace_bytes,
         "state_fields": [{"name": f, "type": t, "count": int(c)} for f, t, c in src.state_fields],
-        "library_sources": lib_sources,
-        "headers": headers,
-        "selftest": f"{name}_selftest.c",
-        "test_vectors": {"file": f"{name}_test_vectors.h", "count": int(len(xq)), "source": vec_source},
+        "library_sources": layout.library_sources,
+        "headers": layout.headers,
+        "selftest": layout.selftest,
+        "test_vectors": {"file": layout.test_vectors_file, "count": int(len(xq)), "source": vec_source},
         "files": files,
-        "target": "host",
+        "target": target,
+        **layout.extra_manifest,
     }
     try:
         with atomic_dir(out, what="output folder") as tmp:
-            for fname, text in generated.items():
+            for fname, text in layout.texts.items():
+                (tmp / fname).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / fname).write_text(text, encoding="utf-8")
-            for p in runtime:
-                shutil.copyfile(p, tmp / p.name)
-            if model_path is not None:
-                shutil.copyfile(model_path, tmp / model_copy)
+            for fname, src_path in layout.copies.items():
+                (tmp / fname).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src_path, tmp / fname)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     except OSError as e:
         raise EdgelstmError(f"cannot write output folder '{out}': {e.strerror or e}") from None
@@ -295,6 +328,7 @@ def export_model(
         out=out, name=name, files=files, streaming=plan is not None, streaming_reason=reason,
         weights_bytes=src.weights_bytes, model_sha256=sha, window=qm.window, features=qm.n_features,
         classes=qm.n_outputs, test_vectors=int(len(xq)), test_vector_source=vec_source, manifest=manifest,
+        target=target,
     )
 
 
