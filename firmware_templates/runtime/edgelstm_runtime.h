@@ -57,6 +57,30 @@ typedef struct {
     int32_t hidden_zero_point;          /* reset value of h */
 } edgelstm_lstm_params_s8_s16_t;
 
+/* edgelstm's integer GRU layer (spec: edgelstm/sim/gru.py; docs/gru_spec.md), prepared.
+ * Gates stacked in Keras' order z (update), r (reset), h (candidate): rows [0, U) are z,
+ * [U, 2U) r, [2U, 3U) h, so one step makes one pass over each weight matrix. Multipliers and
+ * shifts are per row (per-channel weights). The input zero point is folded into bias_x at
+ * export time (bias_x = bx - zp_x * rowsum(W), wrapped to int32); the hidden input h8 has zero
+ * point 0. State: h16 int16 Q0.15 and its int8 copy h8 (scale 2^-hidden_frac_bits, zero point
+ * 0), the layer's output. */
+typedef struct {
+    int32_t units;                      /* U */
+    int32_t input_size;                 /* F */
+    int32_t reset_after;                /* 1: Keras reset_after=True, 0: reset_after=False */
+    int32_t hidden_frac_bits;           /* k in [0, 15]: h8 = sat8(RDBP(h16, 15 - k)) */
+    const int8_t *weights_x;            /* (3U, F) input weights, row major */
+    const int8_t *weights_h;            /* (3U, U) recurrent weights, row major */
+    const int32_t *bias_x;              /* (3U) */
+    const int32_t *bias_h;              /* (3U) recurrent biases, or NULL: none (reset_after=0) */
+    const int32_t *multiplier_x;        /* (3U) per row: W x -> Q3.12 */
+    const int8_t *shift_x;              /* (3U) per row, in [-31, 31] */
+    const int32_t *multiplier_h;        /* (3U) per row: U h8 (U (r h)8 for the candidate when
+                                         *      reset_after=0) -> Q3.12 */
+    const int8_t *shift_h;              /* (3U) per row, in [-31, 31] */
+    edgelstm_mul_params_t reset_mul;    /* r * (U_h h8 + bh_h) -> Q3.12 (reset_after) */
+} edgelstm_gru_params_s8_s16_t;
+
 /* int8 fully connected (TFLM reference_integer_ops::FullyConnected[PerChannel]):
  * y = clamp(MBQM(W x + bias, m, s) + output_offset, act_min, act_max), with the input zero
  * point folded into bias (bias + input_offset * rowsum(W), wrapped to int32). */
@@ -103,6 +127,21 @@ void edgelstm_lstm_step_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int
  * are work buffers. y must not overlap x. */
 void edgelstm_lstm_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int8_t *x, int32_t time_steps, int8_t *y,
                           int8_t *h, int16_t *c, int16_t *gate_scratch);
+
+/* ---- GRU (edgelstm_gru_step_s8_s16.c, edgelstm_gru_s8_s16.c) ---------------------------- */
+
+/* h8 = 0, h16 = 0 (the state before the first frame). */
+void edgelstm_gru_reset_s8_s16(const edgelstm_gru_params_s8_s16_t *p, int8_t *h8, int16_t *h16);
+
+/* One time step. x: (F); h8: (U) int8 output state, h16: (U) int16 Q0.15 state, both updated
+ * in place (h8 must not overlap x); scratch: (4U) int16 work buffer. */
+void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_t *x, int8_t *h8, int16_t *h16,
+                              int16_t *scratch);
+
+/* A whole sequence from the reset state: x (T, F) -> y (T, U); h8 (U), h16 (U), scratch (4U)
+ * are work buffers. y must not overlap x. */
+void edgelstm_gru_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_t *x, int32_t time_steps, int8_t *y,
+                         int8_t *h8, int16_t *h16, int16_t *scratch);
 
 /* ---- head and glue ops -------------------------------------------------------------------- */
 
