@@ -6,7 +6,7 @@ All decisions are taken from the IR op list (``edgelstm.ir``), never from the fi
   bit-exactly (an op kind without a C kernel, a shift out of the primitives' range, a layer
   so wide that the int32 dot product could overflow).
 - :func:`stream_plan` decides whether the model can run frame by frame: every op before the
-  one ``slice_time`` is a causal per-frame op (an LSTM, or an element-wise / per-frame op) on a
+  one ``slice_time`` is a causal per-frame op (an LSTM or GRU, or an element-wise / per-frame op) on a
   single chain starting at the model input, the slice picks the last time step of that chain,
   and every op after it only reads the slice's output or later tensors. Then
   ``NAME_step`` advances the chain and ``NAME_logits`` runs the rest on the current state.
@@ -28,7 +28,7 @@ from ..ir import QuantModel
 # |w * x| <= 127 * 128 per product: an int32 dot product of n terms cannot overflow below this.
 MAX_DOT_LENGTH = 131072
 
-KERNEL_KINDS = ("lstm", "fully_connected", "softmax", "reverse_time", "slice_time", "concat", "requantize", "reshape")
+KERNEL_KINDS = ("lstm", "gru", "fully_connected", "softmax", "reverse_time", "slice_time", "concat", "requantize", "reshape")
 
 
 def op_inputs(op) -> list[str]:
@@ -52,8 +52,6 @@ def check_supported(qm: QuantModel) -> None:
             raise UnsupportedError(f"tensor '{t.name}' is {t.dtype}; the C export handles int8 activations")
     for op in qm.ops:
         where = f"op {op.name}"
-        if op.kind == "gru":
-            raise UnsupportedError("export-c does not support GRU layers yet", "export an LSTM model")
         if op.kind not in KERNEL_KINDS:
             raise UnsupportedError(f"export-c has no C kernel for op kind '{op.kind}' ({op.name})")
         if op.kind == "lstm":
@@ -80,6 +78,8 @@ def check_supported(qm: QuantModel) -> None:
                 _check_shift(op.tanh_cell_left_shift, 0, 29, "cell tanh left shift", where)
             else:
                 _check_shift(op.tanh_cell_left_shift, 0, 31, "cell tanh right shift", where)
+        elif op.kind == "gru":
+            _check_gru(qm, op, where)
         elif op.kind == "fully_connected":
             fc = op.fc
             if fc.in_features >= MAX_DOT_LENGTH:
@@ -106,6 +106,33 @@ def check_supported(qm: QuantModel) -> None:
                 raise UnsupportedError(f"{where}: concatenation depths do not add up")
 
 
+def _check_gru(qm: QuantModel, op, where: str) -> None:
+    """The GRU kernel's preconditions (edgelstm_gru_step_s8_s16.c)."""
+    if max(op.input_size, op.units) >= MAX_DOT_LENGTH:
+        raise UnsupportedError(f"{where}: layer too wide for an int32 dot product")
+    if op.time_steps != qm.tensors[op.input].shape[0]:
+        raise UnsupportedError(f"{where}: time steps {op.time_steps} differ from its input sequence")
+    if not 0 <= int(op.hidden_frac_bits) <= 15:
+        raise UnsupportedError(f"{where}: hidden scale 2^-{op.hidden_frac_bits} (C runtime: k in [0, 15])")
+    if set(op.gates) != {"z", "r", "h"}:
+        raise UnsupportedError(f"{where}: GRU gates {sorted(op.gates)} (expected z, r, h)")
+    U, F = op.units, op.input_size
+    for g, gate in op.gates.items():
+        for fc, what, cols in ((gate.input_fc, "input", F), (gate.recurrent_fc, "recurrent", U)):
+            if np.shape(fc.weights) != (U, cols):
+                raise UnsupportedError(f"{where}: gate {g} {what} weights have shape {np.shape(fc.weights)}")
+            if np.size(fc.multiplier) not in (1, U) or np.size(fc.shift) not in (1, U):
+                raise UnsupportedError(f"{where}: gate {g} {what} multipliers are neither per row nor per tensor")
+            for s in np.asarray(fc.shift).reshape(-1).tolist():
+                _check_shift(s, -31, 31, f"gate {g} {what} shift", where)
+        if gate.recurrent_fc.input_offset != 0:
+            raise UnsupportedError(f"{where}: GRU hidden zero point must be 0")
+    if len({g.input_fc.input_offset for g in op.gates.values()}) != 1:
+        raise UnsupportedError(f"{where}: gates disagree on the input zero point")
+    if op.reset_after:
+        _check_shift(op.reset_mul.shift, -31, 31, "reset multiplier shift", where)
+
+
 # --------------------------------------------------------------------------------------------
 # Streaming
 
@@ -114,20 +141,29 @@ def check_supported(qm: QuantModel) -> None:
 class StreamPlan:
     """How a streamable model is split between NAME_step and NAME_logits."""
 
-    step_ops: list  # per-frame ops run by NAME_step (up to and including the last LSTM)
-    logits_frame_ops: list  # per-frame ops after the last LSTM (run by NAME_logits on its h)
+    step_ops: list  # per-frame ops run by NAME_step (up to and including the last recurrent layer)
+    logits_frame_ops: list  # per-frame ops after the last recurrent layer (run by NAME_logits on its h)
     slice_op: object
     head_ops: list  # ops after the slice (run by NAME_logits)
-    lstm_ops: list = field(default_factory=list)
+    recurrent_ops: list = field(default_factory=list)  # LSTM and GRU layers of the chain, in order
+
+    @property
+    def last_recurrent(self):
+        return self.recurrent_ops[-1]
+
+    # The names from before GRU support (the recurrent layers, whatever their kind).
+    @property
+    def lstm_ops(self) -> list:
+        return self.recurrent_ops
 
     @property
     def last_lstm(self):
-        return self.lstm_ops[-1]
+        return self.last_recurrent
 
 
 def _is_frame_op(qm: QuantModel, op) -> bool:
     """A causal op that maps each frame of a (T, F) sequence to one output frame on its own."""
-    if op.kind == "lstm":
+    if op.kind in ("lstm", "gru"):
         return True
     shape_in = qm.tensors[op.input].shape if op.kind != "concat" else None
     if shape_in is None or len(shape_in) != 2:
@@ -180,16 +216,16 @@ def stream_plan(qm: QuantModel) -> tuple[StreamPlan | None, str]:
         produced_after.add(op.output)
     if qm.output not in produced_after:
         return None, "the model output is not computed after the time slice"
-    lstm_idx = [i for i, op in enumerate(ops[:s]) if op.kind == "lstm"]
-    if not lstm_idx:
-        return None, "the model has no LSTM layer before its time slice"
-    last = lstm_idx[-1]
+    rec_idx = [i for i, op in enumerate(ops[:s]) if op.kind in ("lstm", "gru")]
+    if not rec_idx:
+        return None, "the model has no recurrent layer before its time slice"
+    last = rec_idx[-1]
     plan = StreamPlan(
         step_ops=ops[: last + 1],
         logits_frame_ops=ops[last + 1 : s],
         slice_op=sl,
         head_ops=ops[s + 1 :],
-        lstm_ops=[ops[i] for i in lstm_idx],
+        recurrent_ops=[ops[i] for i in rec_idx],
     )
     return plan, ""
 

@@ -19,6 +19,8 @@ from .cwriter import c_array, c_comment_text, c_float, c_i32, c_string, to_c_ide
 from .graph import StreamPlan, arena_plan, numel, op_inputs
 
 GATES = ("i", "f", "g", "o")
+GRU_GATES = ("z", "r", "h")
+RECURRENT = ("lstm", "gru")
 
 
 @dataclass
@@ -119,6 +121,51 @@ class _Emitter:
         )
         self.param[op.name] = n
 
+    def gru_params(self, op) -> None:
+        n = self.ident(op)
+        U, F = op.units, op.input_size
+        gs = [op.gates[k] for k in GRU_GATES]
+        wx = np.concatenate([g.input_fc.weights for g in gs]).astype(np.int64)
+        wh = np.concatenate([g.recurrent_fc.weights for g in gs]).astype(np.int64)
+        x_off = int(gs[0].input_fc.input_offset)
+        # W (x - zx) + b = W x + (b - zx rowsum W), wrapped to int32 like the accumulator.
+        bx = np.concatenate([np.asarray(g.input_fc.bias, dtype=np.int64) + x_off * g.input_fc.weights.astype(np.int64).sum(1)
+                             for g in gs])
+        bh = None  # the spec has no recurrent bias without reset_after
+        if op.reset_after:
+            bh = np.concatenate([np.zeros(U, np.int64) if g.recurrent_fc.bias is None
+                                 else np.asarray(g.recurrent_fc.bias, dtype=np.int64) for g in gs])
+
+        def rows(which: str, attr: str) -> np.ndarray:
+            return np.concatenate([np.broadcast_to(np.asarray(getattr(getattr(g, which), attr), dtype=np.int64).reshape(-1),
+                                                   (U,)) for g in gs])
+
+        k = int(op.hidden_frac_bits)
+        self.data.append(f"/* ---- {op.name}: GRU({U}{'' if op.reset_after else ', reset_after=False'}), input {F} "
+                         f"(zero point {-x_off}), state int16 Q0.15, output int8 scale 2^-{k}, "
+                         f"{op.time_steps} time steps ---- */\n")
+        a_wx = self.array("int8_t", f"{n}_wx", wx, f"input weights ({3 * U}, {F}), gates z, r, h stacked")
+        a_wh = self.array("int8_t", f"{n}_wh", wh, f"recurrent weights ({3 * U}, {U}), gates z, r, h stacked")
+        a_bx = self.array("int32_t", f"{n}_bx", fp.wrap_int32(bx), "bx - zx * rowsum(W) (3U)")
+        a_bh = "0" if bh is None else self.array("int32_t", f"{n}_bh", fp.wrap_int32(bh), "recurrent biases (3U)")
+        a_mx = self.array("int32_t", f"{n}_mx", rows("input_fc", "multiplier"), "per row: W x -> Q3.12")
+        a_sx = self.array("int8_t", f"{n}_sx", rows("input_fc", "shift"), "per row shifts")
+        a_mh = self.array("int32_t", f"{n}_mh", rows("recurrent_fc", "multiplier"), "per row: U h8 -> Q3.12")
+        a_sh = self.array("int8_t", f"{n}_sh", rows("recurrent_fc", "shift"), "per row shifts")
+        rm = op.reset_mul
+        self.data.append(
+            f"static const edgelstm_gru_params_s8_s16_t {n} = {{\n"
+            f"    {U}, /* units */\n"
+            f"    {F}, /* input_size */\n"
+            f"    {1 if op.reset_after else 0}, /* reset_after */\n"
+            f"    {k}, /* hidden_frac_bits: h8 = h16 / 2^{15 - k} */\n"
+            f"    {a_wx},\n    {a_wh},\n    {a_bx},\n    {a_bh},{'' if bh is not None else ' /* no recurrent biases */'}\n"
+            f"    {a_mx},\n    {a_sx},\n    {a_mh},\n    {a_sh},\n"
+            f"    {{ {c_i32(rm.multiplier)}, {c_i32(rm.shift)}, {c_i32(rm.output_offset)}, {c_i32(rm.act_min)}, "
+            f"{c_i32(rm.act_max)} }} /* reset_mul: r * ah_h -> Q3.12 */\n}};\n"
+        )
+        self.param[op.name] = n
+
     def fc_params(self, op) -> None:
         n = self.ident(op)
         fc = op.fc
@@ -168,7 +215,7 @@ class _Emitter:
 
     def all_params(self) -> None:
         for op in self.qm.ops:
-            {"lstm": self.lstm_params, "fully_connected": self.fc_params, "softmax": self.softmax_params,
+            {"lstm": self.lstm_params, "gru": self.gru_params, "fully_connected": self.fc_params, "softmax": self.softmax_params,
              "requantize": self.requantize_params}.get(op.kind, lambda _op: None)(op)
 
     # -- op calls -------------------------------------------------------------------------------
@@ -176,6 +223,8 @@ class _Emitter:
         """One kernel call computing ``op`` from the tensors in ``expr`` into ``out``.
 
         ``frame``: per-frame execution (a (T, F) tensor is one frame of F values).
+        ``lstm_state``: (int8 h, int16 c, int16 scratch) of a recurrent layer (for a GRU: h8,
+        the Q0.15 state h16, scratch).
         """
         qm = self.qm
         k = op.kind
@@ -186,6 +235,11 @@ class _Emitter:
             if frame:
                 return f"edgelstm_lstm_step_s8_s16(&{p}, {src}, {h}, {h}, {c}, {g});"
             return f"edgelstm_lstm_s8_s16(&{p}, {src}, {op.time_steps}, {out}, {h}, {c}, {g});"
+        if k == "gru":
+            h, c, g = lstm_state
+            if frame:
+                return f"edgelstm_gru_step_s8_s16(&{p}, {src}, {h}, {c}, {g});"
+            return f"edgelstm_gru_s8_s16(&{p}, {src}, {op.time_steps}, {out}, {h}, {c}, {g});"
         if k == "fully_connected":
             rows = 1 if frame else numel(qm, op.input) // op.fc.in_features
             return f"edgelstm_fully_connected_s8(&{p}, {src}, {rows}, {out});"
@@ -222,12 +276,17 @@ class _Emitter:
         plan, qm, name, NAME = self.plan, self.qm, self.name, self.NAME
         fields = []
         lstm_names = {}
-        for li, op in enumerate(plan.lstm_ops):
+        for li, op in enumerate(plan.recurrent_ops):
             lstm_names[op.name] = li
+            if op.kind == "gru":
+                fields.append((f"h{li}", "int8_t", op.units,
+                               f"{op.name} output h8 (int8, scale 2^-{op.hidden_frac_bits}, zero point 0)"))
+                fields.append((f"s{li}", "int16_t", op.units, f"{op.name} GRU state h16 (int16, Q0.15)"))
+                continue
             fields.append((f"h{li}", "int8_t", op.units,
                            f"{op.name} hidden state h (int8, scale {op.hidden_scale:.6g}, zero point {op.hidden_zero_point})"))
             fields.append((f"c{li}", "int16_t", op.units, f"{op.name} cell state c (int16, scale 2^{op.cell_scale_power})"))
-        max_u = max(op.units for op in plan.lstm_ops)
+        max_u = max(op.units for op in plan.recurrent_ops)
         fields.append(("gate_scratch", "int16_t", 4 * max_u, "work buffer of NAME_step (no meaning between calls)"))
         decl = "typedef struct {\n" + "".join(
             f"    {ct} {fn}[{cnt}]; /* {c_comment_text(cm.replace('NAME', name))} */\n" for fn, ct, cnt, cm in fields
@@ -235,20 +294,24 @@ class _Emitter:
 
         # NAME_reset
         reset = [f"void {name}_reset({name}_state_t *s)\n{{"]
-        for li, op in enumerate(plan.lstm_ops):
-            reset.append(f"    edgelstm_lstm_reset_s8_s16(&{self.param[op.name]}, s->h{li}, s->c{li});")
+        for li, op in enumerate(plan.recurrent_ops):
+            if op.kind == "gru":
+                reset.append(f"    edgelstm_gru_reset_s8_s16(&{self.param[op.name]}, s->h{li}, s->s{li});")
+            else:
+                reset.append(f"    edgelstm_lstm_reset_s8_s16(&{self.param[op.name]}, s->h{li}, s->c{li});")
         reset.append("    {\n        int32_t k;\n"
                      f"        for (k = 0; k < {4 * max_u}; ++k) {{\n            s->gate_scratch[k] = 0;\n        }}\n    }}")
         reset.append("}\n")
 
-        # NAME_step: the per-frame chain up to the last LSTM.
+        # NAME_step: the per-frame chain up to the last recurrent layer.
         expr = {qm.input: "x"}
         locals_, body = [], []
         for op in plan.step_ops:
-            if op.kind == "lstm":
+            if op.kind in RECURRENT:
                 li = lstm_names[op.name]
                 out = f"s->h{li}"
-                body.append(self.call(op, expr, out, frame=True, lstm_state=(out, f"s->c{li}", "s->gate_scratch")))
+                st = f"s->s{li}" if op.kind == "gru" else f"s->c{li}"
+                body.append(self.call(op, expr, out, frame=True, lstm_state=(out, st, "s->gate_scratch")))
             elif op.kind == "reshape":
                 expr[op.output] = expr[op.input]
                 continue
@@ -262,9 +325,9 @@ class _Emitter:
         step += ["    " + b for b in body]
         step.append("}\n")
 
-        # NAME_logits: per-frame ops after the last LSTM, the slice, the head; state untouched.
-        last_li = len(plan.lstm_ops) - 1
-        expr = {plan.last_lstm.output: f"s->h{last_li}"}
+        # NAME_logits: per-frame ops after the last recurrent layer, the slice, the head; state untouched.
+        last_li = len(plan.recurrent_ops) - 1
+        expr = {plan.last_recurrent.output: f"s->h{last_li}"}
         locals_, body = [], []
         ops_after = list(plan.logits_frame_ops) + [plan.slice_op] + list(plan.head_ops)
         for op in ops_after:
@@ -302,13 +365,13 @@ class _Emitter:
     def window_code(self) -> tuple[str, str, int, int]:
         qm, name, NAME = self.qm, self.name, self.NAME
         offsets, arena = arena_plan(qm)
-        lstms = [op for op in qm.ops if op.kind == "lstm"]
+        lstms = [op for op in qm.ops if op.kind in RECURRENT]
         max_u = max(op.units for op in lstms)
         decl = (
             "typedef struct {\n"
             f"    int8_t arena[{arena}]; /* activations of the whole window (offsets fixed at export) */\n"
             f"    int8_t h[{max_u}]; /* recurrent state of the layer being run */\n"
-            f"    int16_t c[{max_u}];\n"
+            f"    int16_t c[{max_u}]; /* LSTM cell state / GRU Q0.15 state */\n"
             f"    int16_t gate_scratch[{4 * max_u}];\n"
             f"}} {name}_workspace_t;\n"
         )
@@ -475,7 +538,8 @@ def generate_model_source(qm: QuantModel, name: str, plan: StreamPlan | None, in
         h += [
             "/* All recurrent state, owned by the caller (one per independent stream). */",
             decl,
-            f"/* h = zero point, c = 0 for every layer (the state before the first frame). */\nvoid {name}_reset({name}_state_t *s);\n",
+            f"/* Every layer to the state before the first frame (LSTM: h = zero point, c = 0; GRU: 0). */\n"
+            f"void {name}_reset({name}_state_t *s);\n",
             f"/* Advance every layer by one frame x (int8, see {name}_quantize_feature). */\n"
             f"void {name}_step({name}_state_t *s, const int8_t x[{NAME}_INPUT_SIZE]);\n",
             f"/* Run the head on the current state (the classification of the frames seen so far);\n"

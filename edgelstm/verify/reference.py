@@ -2,7 +2,7 @@
 
 Whole windows are :meth:`Int8Model.predict_int8`. Streaming without reset (any number of frames,
 e.g. 100,000) runs the simulator's own op implementations over one long sequence: the per-frame
-chain (LSTMs from the reset state, element-wise ops) over all frames, then the head ops on the
+chain (LSTMs and GRUs from the reset state, element-wise ops) over all frames, then the head ops on the
 chain's output at the requested frames, which is what NAME_logits computes from the state.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 from ..codegen.graph import stream_plan
 from ..errors import EdgelstmError
 from ..ir import QuantModel
+from ..sim.gru import run_gru
 from ..sim.lstm import run_lstm
 from ..sim.runner import _run_op
 
@@ -22,8 +23,9 @@ def simulate_stream(qm: QuantModel, frames: np.ndarray, checkpoints: list[int]) 
 
     Returns (logits after each frame index in ``checkpoints``: (K, C) int8, or (N, K, C),
     final state {"h0": int8 (U,), "c0": int16 (U,), ...} in NAME_state_t's field order ((N, U)
-    for a batch), saturation statistics {layer name: {"preact_saturated": {...},
-    "cell_at_limit": int}}).
+    for a batch; a GRU layer has "h<i>" (h8) and "s<i>" (its int16 Q0.15 state h16)),
+    saturation statistics {layer name: {"preact_saturated": {...}, "cell_at_limit": int}}, where
+    for a GRU "cell_at_limit" counts states h16 at +-32767 / -32768).
     """
     plan, reason = stream_plan(qm)
     if plan is None:
@@ -49,6 +51,18 @@ def simulate_stream(qm: QuantModel, frames: np.ndarray, checkpoints: list[int]) 
             stats[op.name] = {
                 "preact_saturated": tr["preact_saturated"],
                 "cell_at_limit": int(np.count_nonzero((np.abs(c64) >= lim) | (c64 == -32768))),
+            }
+            li += 1
+        elif op.kind == "gru":
+            tr = {}
+            env[op.output] = run_gru(op, env[op.input], tr)
+            st = tr["state"]  # (N, T, U) int16
+            state[f"h{li}"] = env[op.output][:, -1].astype(np.int8)
+            state[f"s{li}"] = st[:, -1].astype(np.int16)
+            s64 = st.astype(np.int64)
+            stats[op.name] = {
+                "preact_saturated": tr["preact_saturated"],
+                "cell_at_limit": int(np.count_nonzero(np.abs(s64) >= 32767)),
             }
             li += 1
         else:
