@@ -90,7 +90,7 @@ def test_instruction_counts_are_reproducible(tmp_path_factory):
     assert a == b
 
 
-@pytest.mark.parametrize("shape", ["stacked", "bidirectional"])
+@pytest.mark.parametrize("shape", ["stacked", "bidirectional"] + (["gru"] if "gru" in SHAPES else []))
 def test_footprint_other_shapes(shape, tmp_path_factory):
     need_cross_tools()
     fp = measured_footprint(tmp_path_factory, shape, "cortex-m0")

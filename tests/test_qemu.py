@@ -55,12 +55,21 @@ SHAPES: dict[str, object] = {
 
 
 def _gru_shape():
-    """A GRU classifier, once edgelstm can write and export one."""
+    """A GRU classifier, once edgelstm can write one (edgelstm.synth_gru) and export-c takes it."""
     try:
-        from edgelstm.synth_gru import GruSynthSpec
+        from edgelstm.synth_gru import GruSynthSpec, synth_gru_tflite
     except ImportError:
         return None
-    return GruSynthSpec(units=16, features=12, window=24, classes=5, seed=35)
+    from edgelstm.codegen import check_supported
+    from edgelstm.errors import UnsupportedError
+    from edgelstm.quantize.tflite_reader import load_ir_from_bytes
+
+    spec = GruSynthSpec(units=16, features=12, window=24, classes=5, seed=35)
+    try:
+        check_supported(load_ir_from_bytes(synth_gru_tflite(spec)))
+    except UnsupportedError:
+        return None
+    return spec
 
 
 _gru = _gru_shape()
