@@ -93,7 +93,8 @@ class LstmKernel:
         h_off = gs[0].recurrent_fc.input_offset
         bx = np.concatenate([g.input_fc.bias for g in gs]) + x_off * wx.sum(1)
         bh = h_off * wh.sum(1)
-        self.bx, self.bh = bx, bh  # folded biases (int64), as the C export stores them
+        # the stacked int8 weights and folded biases (int64), as the C export stores them
+        self.wx, self.wh, self.bx, self.bh = wx, wh, bx, bh
         # Bounds of the accumulators over all int8 inputs decide the exact float path.
         bound_x = float(np.max(np.abs(wx).sum(1) * 128 + np.abs(bx))) if wx.size else 0.0
         bound_h = float(np.max(np.abs(wh).sum(1) * 128 + np.abs(bh))) if wh.size else 0.0
