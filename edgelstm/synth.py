@@ -84,8 +84,13 @@ class _Synth:
         opts.cellClip = s.cell_clip
         opts.projClip = 0.0
         opts.timeMajor = False
+        # The converter's five intermediates (LiteRT's 8x8_16 kernel requires them; TFLM ignores them):
+        # four empty float32 placeholders and the effective hidden scale.
+        inter = [b.tensor(b.name(n), [0], np.float32) for n in ("i_inter", "f_inter", "c_inter", "o_inter")]
+        inter.append(b.tensor(b.name("hidden_inter"), [0], np.int8, scale=h_scale, zero_point=h_zp))
         b.op(ins, [out], builtin=fb.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM,
-             options_type=fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, options=opts, version=3)
+             options_type=fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, options=opts, version=3,
+             intermediates=inter)
         return out, h_scale, h_zp
 
     def dense(self, x: int, K: int, O: int, x_scale: float, relu: bool) -> tuple[int, float, int]:

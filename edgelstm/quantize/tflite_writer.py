@@ -112,8 +112,11 @@ class ModelBuilder:
         return self._codes[key]
 
     def op(self, inputs, outputs, *, builtin: int | None = None, custom: str | None = None,
-           options_type: int = 0, options=None, custom_options: bytes | None = None, version: int = 1) -> None:
+           options_type: int = 0, options=None, custom_options: bytes | None = None, version: int = 1,
+           intermediates=None) -> None:
         o = fb.OperatorT()
+        if intermediates is not None:
+            o.intermediates = np.asarray(intermediates, dtype=np.int32)
         o.opcodeIndex = self._opcode(builtin, custom, version)
         o.inputs = np.asarray(inputs, dtype=np.int32)
         o.outputs = np.asarray(outputs, dtype=np.int32)
