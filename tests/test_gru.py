@@ -206,8 +206,18 @@ def test_quantize_stacked_bidirectional_reset_before_gru_without_converter(radar
         raise AssertionError("the TFLite converter must not run for a GRU model")
 
     monkeypatch.setattr(pipeline, "run_converter", no_converter)
-    k = _train(radar_tiny, tmp_path / "g.keras", epochs=1, units=5, layers=2, bidirectional=True, reset_after=False,
-               dense_head=[8])
+    # Built by train.build_model with its random initial weights (no fit: quantization is what is tested).
+    from edgelstm._tf import import_keras
+    from edgelstm.train import TrainConfig, build_model, normalization_stats
+
+    keras = import_keras()
+    ds0 = edgelstm.load_dataset(radar_tiny)
+    mean, var = normalization_stats(ds0.X_train)
+    cfg = TrainConfig(cell="gru", units=5, layers=2, bidirectional=True, reset_after=False, dense_head=[8])
+    km = build_model(keras, window=ds0.window, n_features=ds0.n_features, n_classes=ds0.n_classes, config=cfg,
+                     mean=mean, variance=var)
+    k = tmp_path / "g.keras"
+    km.save(k)
     res = quantize_model(k, radar_tiny, tmp_path / "g.tflite", calib=CalibrationConfig(samples=60))
     ops = res.model.ir.recurrent_ops()
     assert [(op.kind, op.reset_after, op.units) for op in ops] == [("gru", False, 5)] * 4
