@@ -102,6 +102,11 @@ def read_gru_op(r, op, n: int) -> None:
         if len(sx_w) != U or len(sh_w) != U or np.any(zx_w != 0) or np.any(zh_w != 0):
             raise ModelError(f"'{g.path}': GRU op {n} gate {name} weights need {U} symmetric scales")
         bh = None
+        if bh_i >= 0 and not reset_after:
+            raise ModelError(
+                f"'{g.path}': GRU op {n} has a recurrent bias but reset_after=False "
+                "(that formulation has a single bias, on the input side)"
+            )
         if bh_i >= 0:
             bh = g.const(bh_i, "GRU recurrent bias").astype(np.int64)
             if bh.shape != (U,):
