@@ -137,7 +137,7 @@ def verify_export(export_dir: str | os.PathLike, *, data: str | os.PathLike | No
     report["front_end_compared_bytes"] = None if front is None else int(xq.size)
     report.update({
         "samples": int(len(xq)),
-        "compiler": cc,
+        "compiler": got.get("compiler", cc),
         "target": target,
         "streaming": bool(manifest["streaming"]),
         "name": manifest["name"],
@@ -145,4 +145,6 @@ def verify_export(export_dir: str | os.PathLike, *, data: str | os.PathLike | No
         "inputs": source,
         "seconds": round(time.perf_counter() - t0, 3),
     })
+    if got.get("footprint"):  # Cortex-M targets: flash/RAM/instructions measured for this core
+        report.update(got["footprint"])
     return report
