@@ -297,8 +297,8 @@ def _find_footprint(d: Path, manifest: dict) -> tuple[dict, list[str]]:
     found: dict[str, Any] = {}
     sources: list[str] = []
 
-    def take(obj: Any, src: str, prefix: str, depth: int) -> None:
-        if not isinstance(obj, dict) or depth > 3:
+    def take(obj: Any, src: str, prefix: str, depth: int, max_depth: int = 3) -> None:
+        if not isinstance(obj, dict) or depth > max_depth:
             return
         nums = {k: obj[k] for k in FOOTPRINT_NUMBERS
                 if isinstance(obj.get(k), (int, float)) and not isinstance(obj.get(k), bool)}
@@ -311,11 +311,13 @@ def _find_footprint(d: Path, manifest: dict) -> tuple[dict, list[str]]:
             if src not in sources:
                 sources.append(src)
         for k, v in obj.items():
-            if isinstance(v, dict):
+            if isinstance(v, dict) and k not in ("board", "boards"):  # a board's capacities, not a footprint
                 sub = prefix if k in ("footprint", "size", "sizes", "measurements") else f"{prefix}{k}."
-                take(v, src, sub, depth + 1)
+                take(v, src, sub, depth + 1, max_depth)
 
-    take(manifest, "edgelstm_export.json", "", 0)
+    # the manifest: its top level and its "footprint" entry only (the rest describes the export)
+    take({k: v for k, v in manifest.items() if not isinstance(v, dict) or k == "footprint"},
+         "edgelstm_export.json", "", 0, max_depth=1)
     for p in sorted(d.glob("*.json")):
         if p.name == "edgelstm_export.json" or p.stat().st_size > 2_000_000:
             continue
