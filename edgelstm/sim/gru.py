@@ -57,51 +57,63 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..ir import GruOp
-from .kernels import int_matmul, mul_elementwise
+from .kernels import Requant, mul_elementwise, pot_mul, rdbp_inplace
 
 GATES = ("z", "r", "h")
 
 
 class GruKernel:
-    """The op's parameters stacked gate-wise ([z; r; h]) with zero points folded into biases."""
+    """The op's parameters stacked gate-wise ([z; r; h]), prepared once (like TFLM's Prepare).
+
+    Zero points folded into the biases (W(x - z) + b = Wx + (b - zW1), exact), requantisation
+    by :class:`~edgelstm.sim.kernels.Requant` (exact float64 when the accumulator bound allows),
+    sigmoid/tanh as 65,536-entry tables of ``edgelstm.fixedpoint`` (exact by construction).
+    """
 
     def __init__(self, op: GruOp):
         self.op = op
         gs = [op.gates[g] for g in GATES]
-        self.wx = np.concatenate([g.input_fc.weights for g in gs]).astype(np.float64)
-        x_off = gs[0].input_fc.input_offset
-        self.bx = np.concatenate([g.input_fc.bias + x_off * g.input_fc.weights.astype(np.int64).sum(1) for g in gs])
-        self.mx = np.concatenate([g.input_fc.multiplier for g in gs])
-        self.sx = np.concatenate([g.input_fc.shift for g in gs])
         U = op.units
         self.U = U
-        if op.reset_after:
-            self.wh = np.concatenate([g.recurrent_fc.weights for g in gs]).astype(np.float64)
-            self.bh = np.concatenate([g.recurrent_fc.bias if g.recurrent_fc.bias is not None else np.zeros(U, np.int64)
-                                      for g in gs])
-            self.mh = np.concatenate([g.recurrent_fc.multiplier for g in gs])
-            self.sh = np.concatenate([g.recurrent_fc.shift for g in gs])
-        else:
-            # z and r from h8; the candidate's product reads r * h (computed per step).
-            self.wh = np.concatenate([g.recurrent_fc.weights for g in gs[:2]]).astype(np.float64)
-            self.bh = np.zeros(2 * U, np.int64)
-            self.mh = np.concatenate([g.recurrent_fc.multiplier for g in gs[:2]])
-            self.sh = np.concatenate([g.recurrent_fc.shift for g in gs[:2]])
+        wx = np.concatenate([g.input_fc.weights for g in gs]).astype(np.int64)
+        x_off = gs[0].input_fc.input_offset
+        bx = np.concatenate([g.input_fc.bias for g in gs]) + x_off * wx.sum(1)
+        self.wx_t = np.ascontiguousarray(wx.T, dtype=np.float64)
+        self.req_x = Requant(np.concatenate([g.input_fc.multiplier for g in gs]),
+                             np.concatenate([g.input_fc.shift for g in gs]),
+                             float(np.max(np.abs(wx).sum(1) * 128 + np.abs(bx))), bias=bx)
+        rec = gs if op.reset_after else gs[:2]  # reset_after=False: the candidate reads r * h
+        wh = np.concatenate([g.recurrent_fc.weights for g in rec]).astype(np.int64)
+        bh = np.concatenate([g.recurrent_fc.bias if g.recurrent_fc.bias is not None else np.zeros(U, np.int64)
+                             for g in rec])
+        self.wh_t = np.ascontiguousarray(wh.T, dtype=np.float64)
+        self.req_h = Requant(np.concatenate([g.recurrent_fc.multiplier for g in rec]),
+                             np.concatenate([g.recurrent_fc.shift for g in rec]),
+                             float(np.max(np.abs(wh).sum(1) * 128 + np.abs(bh))), bias=bh)
+        if not op.reset_after:
             gh = op.gates["h"].recurrent_fc
-            self.wn = gh.weights.astype(np.float64)
-            self.mn, self.sn = gh.multiplier, gh.shift
+            wn = gh.weights.astype(np.int64)
+            self.wn_t = np.ascontiguousarray(wn.T, dtype=np.float64)
+            self.req_n = Requant(gh.multiplier, gh.shift, float(np.max(np.abs(wn).sum(1) * 128)))
+        self.sigmoid = fp.sigmoid_lut().astype(np.int32)
+        self.tanh = fp.tanh_lut(0, 0).astype(np.int32)
+        rm = op.reset_mul
+        self.reset_pot = rm.multiplier == (1 << 30) and rm.shift <= 0  # r * Q3.12 -> Q3.12 by shifts
 
-    def input_preactivations(self, x: np.ndarray) -> np.ndarray:
-        acc = int_matmul(x, self.wx) + self.bx
-        return fp.sat16(fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc), self.mx, self.sx))
+    def input_preactivations(self, x: np.ndarray, block: int = 16) -> np.ndarray:
+        """(N, T, F) int8 -> (N, T, 3U) int16 values (float64), in cache-sized blocks of steps."""
+        x = np.asarray(x, dtype=np.float64)
+        N, T, _ = x.shape
+        out = np.empty((N, T, 3 * self.U), dtype=np.float64)
+        for t0 in range(0, T, block):
+            out[:, t0 : t0 + block] = self.req_x(x[:, t0 : t0 + block] @ self.wx_t)
+        return out
 
     def recurrent_preactivations(self, h8: np.ndarray) -> np.ndarray:
-        acc = int_matmul(h8, self.wh) + self.bh
-        return fp.sat16(fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc), self.mh, self.sh))
+        return self.req_h(np.asarray(h8, dtype=np.float64) @ self.wh_t)
 
     def candidate_recurrent(self, rh8: np.ndarray) -> np.ndarray:
-        acc = int_matmul(rh8, self.wn)
-        return fp.sat16(fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc), self.mn, self.sn))
+        return self.req_n(np.asarray(rh8, dtype=np.float64) @ self.wn_t)
 
 
 def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKernel | None = None) -> np.ndarray:
@@ -110,29 +122,43 @@ def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKern
     N, T, _ = x.shape
     U = op.units
     kbits = op.hidden_frac_bits
-    h16 = np.zeros((N, U), dtype=np.int64)
-    h8 = np.zeros((N, U), dtype=np.int64)
+    h16 = np.zeros((N, U), dtype=np.int32)
+    h8 = np.zeros((N, U), dtype=np.int32)
     out = np.empty((N, T, U), dtype=np.int8)
     states = np.empty((N, T, U), dtype=np.int16) if trace is not None else None
     sat_counts = np.zeros(3, dtype=np.int64)
-    ax_all = k.input_preactivations(np.asarray(x, dtype=np.int64))
+    ax_all = k.input_preactivations(x)
     for t in range(T):
         ax = ax_all[:, t, :]
         ah = k.recurrent_preactivations(h8)
-        pre_zr = fp.sat16(ax[:, : 2 * U] + ah[:, : 2 * U])
-        z = fp.sigmoid_int16(pre_zr[:, :U])
-        r = fp.sigmoid_int16(pre_zr[:, U:])
+        pre_zr = ax[:, : 2 * U] + ah[:, : 2 * U]
+        np.clip(pre_zr, -32768.0, 32767.0, out=pre_zr)
+        zr = np.take(k.sigmoid, pre_zr.astype(np.intp) + 32768)
+        z = zr[:, :U]
+        r = zr[:, U:]
         if op.reset_after:
-            n_pre = fp.sat16(ax[:, 2 * U :] + mul_elementwise(r, ah[:, 2 * U :], op.reset_mul))
+            rec_h = ah[:, 2 * U :].astype(np.int32)
+            if k.reset_pot:
+                rn = pot_mul(r, rec_h, -op.reset_mul.shift)
+            else:
+                rn = mul_elementwise(r, rec_h, op.reset_mul)
+            n_pre = ax[:, 2 * U :].astype(np.int32) + rn
         else:
-            rh8 = fp.sat8(fp.rounding_divide_by_pot(r * h16, 30 - kbits))
-            n_pre = fp.sat16(ax[:, 2 * U :] + k.candidate_recurrent(rh8))
+            rh = r.astype(np.int64) * h16  # Q0.30, |.| < 2^30
+            rh8 = np.clip(rdbp_inplace(rh, 30 - kbits), -128, 127)
+            n_pre = ax[:, 2 * U :] + k.candidate_recurrent(rh8)
+        n_pre = np.clip(n_pre, -32768, 32767).astype(np.intp)
         if trace is not None:
             sat_counts[:2] += ((pre_zr == fp.INT16_MAX) | (pre_zr == fp.INT16_MIN)).reshape(N, 2, U).sum(axis=(0, 2))
             sat_counts[2] += int(((n_pre == fp.INT16_MAX) | (n_pre == fp.INT16_MIN)).sum())
-        n = fp.tanh_int16(n_pre, 0, 0)
-        h16 = fp.sat16(n + fp.rounding_divide_by_pot(z * (h16 - n), 15))
-        h8 = fp.sat8(fp.rounding_divide_by_pot(h16, 15 - kbits))
+        n = np.take(k.tanh, n_pre + 32768)
+        # h16 = sat16(n + RDBP(z * (h16 - n), 15)); |z * (h16 - n)| <= 32767 * 65535 < 2^31
+        d = h16 - n
+        d *= z
+        rdbp_inplace(d, 15)
+        d += n
+        h16 = np.clip(d, -32768, 32767, out=d)
+        h8 = np.clip(rdbp_inplace(h16.copy(), 15 - kbits), -128, 127)
         out[:, t, :] = h8
         if states is not None:
             states[:, t, :] = h16

@@ -19,55 +19,9 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..ir import LstmOp
-from .kernels import int_matmul, mul_elementwise
+from .kernels import Requant, mul_elementwise, pot_mul, rdbp_inplace
 
 GATE_ORDER = ("i", "f", "g", "o")
-
-
-_FLOAT_EXACT_ACC = 1 << 22  # |acc| below this: acc * multiplier (< 2^31) is exact in float64
-
-
-class Requant:
-    """MultiplyByQuantizedMultiplier + saturation to int16 of an FC accumulator, prepared once.
-
-    When every accumulator is bounded by 2^22 (known from the weights), acc * multiplier is
-    below 2^53 and the whole double-rounding MBQM is exact in float64:
-    SaturatingRoundingDoublingHighMul(acc, m) = floor(acc * m / 2^31 + 1/2) (see fixedpoint.py;
-    m / 2^31 is exact, and a bias folds in as bias * m / 2^31), then
-    RoundingDivideByPOT(v, r) = trunc(v / 2^r + copysign(1/2, v)). Otherwise the int64 path of
-    ``edgelstm.fixedpoint`` runs. Both give the same integers.
-    """
-
-    def __init__(self, multiplier, shift, acc_bound: float, bias=None):
-        m = np.asarray(multiplier, dtype=np.int64)
-        sft = np.asarray(shift, dtype=np.int64)
-        self.m, self.s = _compact(m), _compact(sft)
-        self.bias = np.zeros(1) if bias is None else np.asarray(bias, dtype=np.float64)
-        left = np.maximum(sft, 0)
-        right = np.maximum(-sft, 0)
-        # x * 2^left is exact and cannot wrap while acc_bound * 2^left < 2^22 (< 2^31).
-        self.float_ok = acc_bound * float(2.0 ** np.max(left)) < _FLOAT_EXACT_ACC
-        if self.float_ok:
-            scale = m.astype(np.float64) * 2.0 ** (left.astype(np.float64) - 31.0)  # m 2^left / 2^31, exact
-            self.mf = _compact_f(scale)
-            self.c0 = self.bias * scale + 0.5  # exact: |bias * scale| < 2^22 with 31 fraction bits
-            self.inv = _compact_f(2.0 ** -right.astype(np.float64))  # 2^-right
-            self.has_right = bool(np.any(right > 0))
-
-    def __call__(self, acc: np.ndarray) -> np.ndarray:
-        """float64 accumulator without the bias (exact integers) -> float64 int16 values. In place."""
-        if self.float_ok:
-            acc *= self.mf
-            acc += self.c0
-            np.floor(acc, out=acc)
-            if self.has_right:
-                acc *= self.inv
-                acc += np.copysign(0.5, acc)
-                np.trunc(acc, out=acc)
-            return np.clip(acc, -32768.0, 32767.0, out=acc)
-        q = fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc.astype(np.int64) + self.bias.astype(np.int64)),
-                                                self.m, self.s)
-        return np.clip(q, fp.INT16_MIN, fp.INT16_MAX).astype(np.float64)
 
 
 class LstmKernel:
@@ -132,48 +86,13 @@ class LstmKernel:
         return np.take(self.gate_table, (pre + self.gate_offset).astype(np.intp))
 
 
-def _compact_f(a: np.ndarray):
-    a = np.asarray(a, dtype=np.float64)
-    return float(a.reshape(-1)[0]) if a.size and np.all(a == a.reshape(-1)[0]) else a
-
-
-def _compact(a: np.ndarray):
-    """A per-row array that holds one value -> that scalar (cheaper broadcasting, same result)."""
-    a = np.asarray(a)
-    return int(a[0]) if a.size and np.all(a == a[0]) else a
-
-
-def _rdbp_i(v: np.ndarray, right: int) -> np.ndarray:
-    """RoundingDivideByPOT on an integer array, in place where possible."""
-    if right <= 0:
-        return v
-    neg = v < 0
-    v += 1 << (right - 1)
-    v -= neg
-    v >>= right
-    return v
-
-
-def _pot_mul(a: np.ndarray, b: np.ndarray, right: int) -> np.ndarray:
-    """sat16(MBQM(a*b, 2^30, -right)) on int32 arrays (a, b int16 values: |a*b| < 2^31).
-
-    With the multiplier 2^30 (the LSTM's cell products: the scales are powers of two),
-    SaturatingRoundingDoublingHighMul(x, 2^30) = (x + 1) >> 1, then RoundingDivideByPOT.
-    """
-    v = a * b
-    v += 1
-    v >>= 1
-    _rdbp_i(v, right)
-    return np.clip(v, -32768, 32767, out=v)
-
-
 def _out_mul(a: np.ndarray, b: np.ndarray, m: int, right: int, zp: int) -> np.ndarray:
     """clamp8(MBQM(a*b, m, -right) + zp) for int32 a, b (|a*b| < 2^31): the hidden-state product."""
     v = (a * b).astype(np.int64)
     v *= m
     v += 1 << 30
     v >>= 31  # SaturatingRoundingDoublingHighMul (no overflow: m < 2^31, |a*b| < 2^31)
-    _rdbp_i(v, right)
+    rdbp_inplace(v, right)
     v += zp
     return np.clip(v, -128, 127, out=v)
 
@@ -211,8 +130,8 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
         o_g = gates[:, 3 * U :]
         if fast:
             # UpdateLstmCell: c = sat16(f*c) + sat16(i*g), saturating add, optional clip.
-            c = _pot_mul(f_g, c, -fcm.shift)
-            c += _pot_mul(i_g, g_g, -im.shift)
+            c = pot_mul(f_g, c, -fcm.shift)
+            c += pot_mul(i_g, g_g, -im.shift)
             np.clip(c, -32768, 32767, out=c)
             if clip > 0:
                 np.clip(c, -clip, clip, out=c)
