@@ -57,7 +57,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..ir import GruOp
-from .kernels import Requant, mul_elementwise, pot_mul, rdbp_inplace
+from .kernels import Requant, clamp, mul_elementwise, pot_mul, rdbp_inplace
 
 GATES = ("z", "r", "h")
 
@@ -132,7 +132,7 @@ def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKern
         ax = ax_all[:, t, :]
         ah = k.recurrent_preactivations(h8)
         pre_zr = ax[:, : 2 * U] + ah[:, : 2 * U]
-        np.clip(pre_zr, -32768.0, 32767.0, out=pre_zr)
+        clamp(pre_zr, -32768.0, 32767.0, out=pre_zr)
         zr = np.take(k.sigmoid, pre_zr.astype(np.intp) + 32768)
         z = zr[:, :U]
         r = zr[:, U:]
@@ -145,9 +145,9 @@ def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKern
             n_pre = ax[:, 2 * U :].astype(np.int32) + rn
         else:
             rh = r.astype(np.int64) * h16  # Q0.30, |.| < 2^30
-            rh8 = np.clip(rdbp_inplace(rh, 30 - kbits), -128, 127)
+            rh8 = clamp(rdbp_inplace(rh, 30 - kbits), -128, 127)
             n_pre = ax[:, 2 * U :] + k.candidate_recurrent(rh8)
-        n_pre = np.clip(n_pre, -32768, 32767).astype(np.intp)
+        n_pre = clamp(n_pre, -32768, 32767).astype(np.intp)
         if trace is not None:
             sat_counts[:2] += ((pre_zr == fp.INT16_MAX) | (pre_zr == fp.INT16_MIN)).reshape(N, 2, U).sum(axis=(0, 2))
             sat_counts[2] += int(((n_pre == fp.INT16_MAX) | (n_pre == fp.INT16_MIN)).sum())
@@ -157,8 +157,8 @@ def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKern
         d *= z
         rdbp_inplace(d, 15)
         d += n
-        h16 = np.clip(d, -32768, 32767, out=d)
-        h8 = np.clip(rdbp_inplace(h16.copy(), 15 - kbits), -128, 127)
+        h16 = clamp(d, -32768, 32767, out=d)
+        h8 = clamp(rdbp_inplace(h16.copy(), 15 - kbits), -128, 127)
         out[:, t, :] = h8
         if states is not None:
             states[:, t, :] = h16

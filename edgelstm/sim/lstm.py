@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..ir import LstmOp
-from .kernels import Requant, mul_elementwise, pot_mul, rdbp_inplace
+from .kernels import Requant, clamp, mul_elementwise, pot_mul, rdbp_inplace
 
 GATE_ORDER = ("i", "f", "g", "o")
 
@@ -94,7 +94,7 @@ def _out_mul(a: np.ndarray, b: np.ndarray, m: int, right: int, zp: int) -> np.nd
     v >>= 31  # SaturatingRoundingDoublingHighMul (no overflow: m < 2^31, |a*b| < 2^31)
     rdbp_inplace(v, right)
     v += zp
-    return np.clip(v, -128, 127, out=v)
+    return clamp(v, -128, 127, out=v)
 
 
 def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmKernel | None = None) -> np.ndarray:
@@ -119,7 +119,7 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
     for t in range(T):
         pre = k.recurrent_preactivations(h)
         pre += pre_x_all[:, t, :]
-        np.clip(pre, -32768.0, 32767.0, out=pre)  # AddElementWise saturation
+        clamp(pre, -32768.0, 32767.0, out=pre)  # AddElementWise saturation
         if trace is not None:
             sat = (pre == fp.INT16_MAX) | (pre == fp.INT16_MIN)
             sat_counts += sat.reshape(N, 4, U).sum(axis=(0, 2))
@@ -132,15 +132,15 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
             # UpdateLstmCell: c = sat16(f*c) + sat16(i*g), saturating add, optional clip.
             c = pot_mul(f_g, c, -fcm.shift)
             c += pot_mul(i_g, g_g, -im.shift)
-            np.clip(c, -32768, 32767, out=c)
+            clamp(c, -32768, 32767, out=c)
             if clip > 0:
-                np.clip(c, -clip, clip, out=c)
+                clamp(c, -clip, clip, out=c)
             # UpdateLstmHidden: h = tanh(c) * o, requantized to the hidden tensor (int8, zp_h).
             hq = _out_mul(np.take(k.tanh_cell32, c + 32768), o_g, om.multiplier, -om.shift, om.output_offset)
         else:
             c64 = fp.sat16(mul_elementwise(f_g, c, fcm) + mul_elementwise(i_g, g_g, im))
             if clip > 0:
-                c64 = np.clip(c64, -clip, clip)
+                c64 = clamp(c64, -clip, clip)
             c = c64.astype(np.int32)
             hq = mul_elementwise(np.take(k.tanh_cell32, c + 32768), o_g, om)
         out[:, t, :] = hq
