@@ -40,7 +40,7 @@ def _num(v: Any, fmt: str = "{:.4g}") -> str:
     if isinstance(v, (int,)) and not isinstance(v, bool):
         return f"{v:,}"
     if isinstance(v, float):
-        return fmt.format(v)
+        return f"{v:,.1f}" if abs(v) >= 1000 else fmt.format(v)
     return _e(v)
 
 
@@ -89,7 +89,7 @@ def render_html(rep: dict) -> str:
     a("<h2>Summary</h2><div>")
     a(f"<span class='kpi'>float accuracy<b>{_pct(s['float_accuracy'])}</b></span>")
     a(f"<span class='kpi'>int8 accuracy<b>{_pct(s['int8_accuracy'])}</b></span>")
-    a(f"<span class='kpi'>cost of int8<b class='{cls}'>{drop:+.2f} points</b></span>")
+    a(f"<span class='kpi'>int8 - float<b class='{cls}'>{-drop:+.2f} points</b></span>")
     a(f"<span class='kpi'>predictions changed<b>{_num(s['changed_predictions'])}</b>"
       f"{s['fixed_by_int8']} fixed, {s['broken_by_int8']} broken</span></div>")
     a(f"<p>The float accuracy is the Keras model's own (<code>model.predict</code>); the int8 accuracy is the "

@@ -129,8 +129,9 @@ def plot_divergence(rep: dict, path: Path) -> None:
     axes[0].set_ylabel("hidden-state units")
     axes[1].set_title("the same in LSBs of each layer's int8 hidden state", fontsize=10)
     axes[1].set_ylabel("LSB")
+    backward = any(L.get("direction") == "backward" for L in f["layers"])
     for ax in axes:
-        ax.set_xlabel("frames processed (backward directions: from the last frame)")
+        ax.set_xlabel("frames processed" + (" (backward directions: from the last frame)" if backward else ""))
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -238,17 +239,22 @@ def plot_ranges(rep: dict, path: Path) -> None:
     ax.vlines(x, dmin, dmax, color=FLOAT_C, lw=1, label="data min..max")
     ax.vlines(x, p_lo, p_hi, color=FLOAT_C, lw=5, alpha=0.6, label="0.1..99.9 %")
     ax.plot(x, med, "k_", ms=10, label="median")
-    for i, c in enumerate(inp["clipped_fraction"]):
-        if c > 0:
-            ax.text(i, max(dmax[i], hi), f"{100 * c:.2g}%\nclipped", ha="center", va="bottom", fontsize=7, color=INT8_C)
+    clipped = np.array(inp["clipped_fraction"], dtype=np.float64)
+    ci = np.flatnonzero(clipped > 0)
+    if len(ci):
+        up = ci[dmax[ci] > hi]
+        down = ci[dmin[ci] < lo]
+        ax.plot(up, np.full(len(up), hi), "v", color=INT8_C, ms=6, label="values clipped at the int8 range")
+        ax.plot(down, np.full(len(down), lo), "^", color=INT8_C, ms=6,
+                label=None if len(up) else "values clipped at the int8 range")
     ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
     top = max(hi, float(np.max(dmax)))
     bottom = min(lo, float(np.min(dmin)))
-    ax.set_ylim(bottom - 0.05 * (top - bottom), top + 0.35 * (top - bottom))
+    ax.set_ylim(bottom - 0.05 * (top - bottom), top + 0.4 * (top - bottom))
     ax.set_ylabel("normalised feature value")
-    ax.set_title(f"model input: data vs the calibrated int8 range (mean |error| {inp['mean_abs_error_lsb']:.2f} LSB)",
-                 fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", ncol=4)
+    ax.set_title(f"model input: data vs the calibrated int8 range ({100 * float(np.mean(clipped)):.2g} % of the "
+                 f"values clipped; mean |error| {inp['mean_abs_error_lsb']:.2f} LSB)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", ncol=3)
     ax = axes[1]
     for k, L in enumerate(hid):
         lo_r, hi_r = L["representable"]
