@@ -13,9 +13,10 @@ and writes, for each cell, models/radar_<cell>/:
     MODEL_CARD.md                             data settings, commands, accuracies, footprint
 
 The dataset, the exported C folders and the report (HTML + PNGs) stay in --work (default
-build/reference_models/, not in git). About 6-8 minutes on 2 cores.
+build/reference_models/, not in git). About 10 minutes on 2 cores, most of it training.
 
     .venv/bin/python tools/make_reference_models.py [--work build/reference_models] [--cells lstm gru]
+    .venv/bin/python tools/make_reference_models.py --cards-only    # rewrite the cards from reference.json
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ UNITS = 32
 SEED = 0
 VERIFY_SAMPLES_HOST = 2000
 VERIFY_SAMPLES_QEMU = 300
+SCRIPT_CMD = ".venv/bin/python tools/make_reference_models.py"
 
 
 def sh(cmd: list[str]) -> str:
@@ -249,9 +251,10 @@ def write_card(res: dict, data_res: dict, data_cmd: str, prov: dict, mdir: Path,
         "|---|---|",
         f"| float accuracy (Keras) | {_pct(rep['float_accuracy'])} |",
         f"| int8 accuracy (bit-exact simulator = TFLite Micro = C) | {_pct(rep['int8_accuracy'])} |",
-        f"| cost of int8 | {100 * rep['accuracy_drop']:+.2f} points |",
+        f"| int8 - float | {-100 * rep['accuracy_drop']:+.2f} points |",
         f"| predictions changed by int8 | {rep['changed_predictions']} ({rep['fixed_by_int8']} fixed, "
-        f"{rep['broken_by_int8']} broken) |",
+        f"{rep['broken_by_int8']} broken, "
+        f"{rep['changed_predictions'] - rep['fixed_by_int8'] - rep['broken_by_int8']} wrong either way) |",
     ]
     if q.get("tflm"):
         t = q["tflm"]
@@ -291,8 +294,14 @@ def write_card(res: dict, data_res: dict, data_cmd: str, prov: dict, mdir: Path,
         lines.append(f"Hidden state: scale {hid['scale']:.6g}, zero point {hid['zero_point']}. Cell state: int16, scale "
                      f"2^{st['cell_scale_power']}, used {st['used_float'][0]:.3g} .. {st['used_float'][1]:.3g} of "
                      f"{st['available_float'][0]:.3g} .. {st['available_float'][1]:.3g}"
-                     + (f", clipped at +-{st['cell_clip_float']:.3g}" if st.get("cell_clip_float") else "")
-                     + f" (the float model's cell: {st['float_model_range'][0]:.3g} .. {st['float_model_range'][1]:.3g}).")
+                     + (f", clipped at +-{st['cell_clip_float']:.3g} (the converter's cell clip)"
+                        if st.get("cell_clip_float") else "")
+                     + f". The float model's cell spans {st['float_model_range'][0]:.3g} .. "
+                     f"{st['float_model_range'][1]:.3g}"
+                     + (f"; {100 * st['float_model_beyond_clip_fraction']:.2g} % of its values lie beyond the clip, "
+                        "where tanh(c) is within 5e-9 of +-1 (the clip changes how long such a cell takes to decay, "
+                        "not the current output)" if st.get("float_model_beyond_clip") else "")
+                     + ".")
     else:
         lines.append(f"State: int16 Q0.15, used {st['used_float'][0]:.3g} .. {st['used_float'][1]:.3g}; int8 output "
                      f"scale 2^-{hid.get('hidden_frac_bits')} (k = {hid.get('hidden_frac_bits')}).")
@@ -329,7 +338,7 @@ def write_card(res: dict, data_res: dict, data_cmd: str, prov: dict, mdir: Path,
         "## Rebuild",
         "",
         f"`{script_cmd}` runs exactly these commands from the repository root and rewrites this card "
-        f"(about 6-8 minutes on 2 cores):",
+        f"(about 10 minutes on 2 cores, most of it training):",
         "",
         "```sh",
         data_cmd,
@@ -377,11 +386,25 @@ def write_index(out_root: Path, cells: list[str], prov: dict) -> None:
         "|---|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
-        "Rebuild all of it (about 6-8 minutes on 2 cores): `.venv/bin/python tools/make_reference_models.py`. "
+        "Rebuild all of it (about 10 minutes on 2 cores, most of it training): "
+        "`.venv/bin/python tools/make_reference_models.py`. "
         "Each card lists the exact commands. See docs/user_guide.md for using them.",
         "",
     ])
     (out_root / "README.md").write_text(text)
+
+
+def rewrite_cards(out_root: Path, cells: list[str]) -> None:
+    prov = {}
+    for cell in cells:
+        mdir = out_root / f"radar_{cell}"
+        ref = json.loads((mdir / "reference.json").read_text())
+        prov = ref["provenance"]
+        res = {k: v for k, v in ref.items() if k not in ("provenance", "data", "data_command", "log")}
+        res["name"] = mdir.name
+        write_card(res, ref["data"], ref["data_command"], prov, mdir, SCRIPT_CMD)
+        print(f"rewrote {mdir}/MODEL_CARD.md")
+    write_index(out_root, cells, prov)
 
 
 def main() -> None:
@@ -391,7 +414,12 @@ def main() -> None:
     ap.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
     ap.add_argument("--quick", action="store_true",
                     help="Smoke run: small data, 2 epochs (use another --out; these are not the reference models).")
+    ap.add_argument("--cards-only", action="store_true",
+                    help="Only rewrite MODEL_CARD.md and README.md from the reference.json files (runs nothing).")
     args = ap.parse_args()
+    if args.cards_only:
+        rewrite_cards((REPO / args.out).resolve(), args.cells)
+        return
     exe = str(Path(sys.executable).parent / "edgelstm")
     work = (REPO / args.work).resolve()
     out_root = (REPO / args.out).resolve()
@@ -407,7 +435,7 @@ def main() -> None:
         epochs = 2
     data_res = r.run(data_args)
     data_cmd = sh(["edgelstm", *data_args])
-    script_cmd = ".venv/bin/python tools/make_reference_models.py"
+    script_cmd = SCRIPT_CMD
     for cell in args.cells:
         first = len(r.log)
         res = build_cell(r, cell, data, work, out_root, epochs=epochs)
