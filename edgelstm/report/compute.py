@@ -459,6 +459,7 @@ def compute_report(
         raise DataError(f"data has {ds.window} frames per sequence but the model was built for {m.window}",
                         "use data with the model's window length")
     X, y, _lengths = ds.split(split)
+    y = _labels_as_simulate(y, ds, m, note)
     if samples is not None:
         X, y = X[:samples], y[:samples]
     if len(X) == 0:
@@ -627,6 +628,19 @@ def compute_report(
         report["deployment"] = dep
     report["seconds"]["total"] = round(time.time() - t_start, 2)
     return report
+
+
+def _labels_as_simulate(y: np.ndarray, ds, m, note) -> np.ndarray:
+    """The labels as `edgelstm simulate` scores them: mapped to the model's classes by name where
+    the dataset module can do that (labels_for_model), else by index."""
+    try:
+        from ..data.dataset import labels_for_model
+    except ImportError:
+        return np.asarray(y, dtype=np.int64)
+    y, msg = labels_for_model(y, ds.class_names, m.class_names)
+    if msg:
+        note(msg)
+    return np.asarray(y, dtype=np.int64)
 
 
 def describe_spec(spec) -> str:
