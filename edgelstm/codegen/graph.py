@@ -25,8 +25,10 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..ir import QuantModel
 
-# |w * x| <= 127 * 128 per product: an int32 dot product of n terms cannot overflow below this.
-MAX_DOT_LENGTH = 131072
+# The recurrent kernels multiply w + 128 (<= 255) by x (edgelstm_dot_s8.h): |(w + 128) x| < 2^15
+# per product, so an int32 sum of n terms cannot overflow below this (nor the plain int8 dot
+# product of the dense layers, |w x| <= 2^14).
+MAX_DOT_LENGTH = 32768
 
 KERNEL_KINDS = ("lstm", "gru", "fully_connected", "softmax", "reverse_time", "slice_time", "concat", "requantize", "reshape")
 
@@ -42,6 +44,13 @@ def numel(qm: QuantModel, key: str) -> int:
 def _check_shift(value: int, lo: int, hi: int, what: str, where: str) -> None:
     if not lo <= int(value) <= hi:
         raise UnsupportedError(f"{where}: {what} {int(value)} is outside [{lo}, {hi}], which the C runtime does not handle")
+
+
+def _check_multiplier(value: int, what: str, where: str) -> None:
+    # The kernels' one-multiply requantisation (edgelstm_fixedpoint.h edgelstm_mbqm) needs a
+    # non-negative Q31 multiplier: what QuantizeMultiplier gives for every positive scale.
+    if not 0 <= int(value) < 2**31:
+        raise UnsupportedError(f"{where}: {what} {int(value)} is outside [0, 2^31), which the C runtime does not handle")
 
 
 def check_supported(qm: QuantModel) -> None:
@@ -66,6 +75,7 @@ def check_supported(qm: QuantModel) -> None:
                     if len(set(np.asarray(fc.multiplier).tolist())) != 1 or len(set(np.asarray(fc.shift).tolist())) != 1:
                         raise UnsupportedError(f"{where}: per-channel {what} multipliers of gate {g} (C runtime: per gate)")
                     _check_shift(np.asarray(fc.shift)[0], -31, 31, f"gate {g} {what} shift", where)
+                    _check_multiplier(np.asarray(fc.multiplier)[0], f"gate {g} {what} multiplier", where)
                 if gate.recurrent_fc.bias is not None and np.any(np.asarray(gate.recurrent_fc.bias) != 0):
                     raise UnsupportedError(f"{where}: recurrent bias on gate {g} is not part of the TFLM LSTM")
             offs_x = {g.input_fc.input_offset for g in op.gates.values()}
@@ -74,6 +84,7 @@ def check_supported(qm: QuantModel) -> None:
                 raise UnsupportedError(f"{where}: gates disagree on the input or hidden zero point")
             for mp, what in ((op.forget_cell_mul, "forget"), (op.input_mul, "input"), (op.output_mul, "output")):
                 _check_shift(mp.shift, -31, 31, f"{what} multiplier shift", where)
+                _check_multiplier(mp.multiplier, f"{what} multiplier", where)
             if op.tanh_cell_multiplier == 0:
                 _check_shift(op.tanh_cell_left_shift, 0, 29, "cell tanh left shift", where)
             else:

@@ -46,6 +46,20 @@ class HeaderInfo:
     streaming_reason: str = ""
 
 
+def blocked_rows(rows) -> np.ndarray:
+    """R rows (R, n) of int8 weights -> the runtime's "blocked" group (edgelstm_dot_s8.h), uint8 w + 128.
+
+    floor(n / 4) blocks of 4R bytes (row r's 4 columns at 4r .. 4r+3), then the n % 4 last
+    columns, R bytes each (row r at r): every input load of the kernels serves all R rows.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    R, n = rows.shape
+    nb = n // 4
+    head = rows[:, : 4 * nb].reshape(R, nb, 4).transpose(1, 0, 2).reshape(-1)
+    tail = rows[:, 4 * nb :].T.reshape(-1)
+    return (np.concatenate([head, tail]) + 128).astype(np.uint8)
+
+
 def _acc(v) -> str:
     return "unknown" if v is None else f"{float(v):.4f}"
 
@@ -67,9 +81,9 @@ class _Emitter:
 
     def array(self, ctype: str, cname: str, values, comment: str = "") -> str:
         vals = np.asarray(values).reshape(-1)
-        size = {"int8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4}[ctype]
+        size = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4}[ctype]
         self.weights_bytes += size * vals.size
-        per_line = 24 if ctype == "int8_t" else 8
+        per_line = 24 if size == 1 else 8
         self.data.append(c_array(ctype, cname, vals, per_line=per_line, comment=comment))
         return cname
 
@@ -77,23 +91,28 @@ class _Emitter:
     def lstm_params(self, op) -> None:
         n = self.ident(op)
         gs = [op.gates[k] for k in GATES]
-        wx = np.concatenate([g.input_fc.weights for g in gs]).astype(np.int64)
-        wh = np.concatenate([g.recurrent_fc.weights for g in gs]).astype(np.int64)
         x_off = int(gs[0].input_fc.input_offset)
         h_off = int(gs[0].recurrent_fc.input_offset)
         # Zero points folded into the biases: W (x - zx) + b = W x + (b - zx rowsum W); wrapped
         # to int32 (the accumulator wraps modulo 2^32 in the simulator, so the sum is the same).
-        bx = np.concatenate([np.asarray(g.input_fc.bias, dtype=np.int64) + x_off * g.input_fc.weights.astype(np.int64).sum(1)
-                             for g in gs])
-        bh = np.concatenate([h_off * g.recurrent_fc.weights.astype(np.int64).sum(1) for g in gs])
+        bx = np.stack([np.asarray(g.input_fc.bias, dtype=np.int64) + x_off * g.input_fc.weights.astype(np.int64).sum(1)
+                       for g in gs])  # (4, U)
+        bh = np.stack([h_off * g.recurrent_fc.weights.astype(np.int64).sum(1) for g in gs])
         U, F = op.units, op.input_size
+        # Unit-major: the rows i_u, f_u, g_u, o_u of each unit as one blocked group (runtime
+        # edgelstm_dot_s8.h), weights + 128; biases (U, 4).
+        wx = np.concatenate([blocked_rows(np.stack([g.input_fc.weights[u] for g in gs])) for u in range(U)])
+        wh = np.concatenate([blocked_rows(np.stack([g.recurrent_fc.weights[u] for g in gs])) for u in range(U)])
         self.data.append(f"/* ---- {op.name}: LSTM({U}), input {F} (zero point {-x_off}), hidden zero point "
                          f"{op.hidden_zero_point} (scale {op.hidden_scale:.9g}), cell scale 2^{op.cell_scale_power}, "
                          f"{op.time_steps} time steps ---- */\n")
-        a_wx = self.array("int8_t", f"{n}_wx", wx, f"input weights ({4 * U}, {F}), gates i, f, g, o stacked")
-        a_wh = self.array("int8_t", f"{n}_wh", wh, f"recurrent weights ({4 * U}, {U}), gates i, f, g, o stacked")
-        a_bx = self.array("int32_t", f"{n}_bx", fp.wrap_int32(bx), "b - zx * rowsum(W) (4U)")
-        a_bh = self.array("int32_t", f"{n}_bh", fp.wrap_int32(bh), "-zh * rowsum(U) (4U)")
+        # int8_t arrays holding the bytes of w + 128 (w ^ 0x80); the kernels read them as uint8.
+        a_wx = self.array("int8_t", f"{n}_wx", wx.view(np.int8),
+                          f"input weights, bytes of w + 128: per unit the rows i, f, g, o blocked ({U} x {4 * F})")
+        a_wh = self.array("int8_t", f"{n}_wh", wh.view(np.int8),
+                          f"recurrent weights, bytes of w + 128: per unit the rows i, f, g, o blocked ({U} x {4 * U})")
+        a_bx = self.array("int32_t", f"{n}_bx", fp.wrap_int32(bx.T), "b - zx * rowsum(W) (U, 4)")
+        a_bh = self.array("int32_t", f"{n}_bh", fp.wrap_int32(bh.T), "-zh * rowsum(U) (U, 4)")
 
         def q4(attr: str, which: str) -> str:
             return "{ " + ", ".join(c_i32(np.asarray(getattr(getattr(g, which), attr))[0]) for g in gs) + " }"

@@ -19,6 +19,37 @@
 
 #include <stdint.h>
 
+/* Which code the kernels compile to, chosen at compile time (no run-time dispatch):
+ *   EDGELSTM_PATH_DSP      Cortex-M4 / M33 / M7 (__ARM_FEATURE_DSP): SXTB16/UXTB16 + SMLAD dot
+ *                          products, SMLAL requantisation, SSAT / QADD16.
+ *   EDGELSTM_PATH_ARMV6M   Cortex-M0 / M0+ / M1 (__ARM_ARCH_6M__): no 64-bit multiply
+ *                          instruction; the requantisation's 32x32->64 product is built from
+ *                          16x16 MULS partial products (no __aeabi_lmul call).
+ *   EDGELSTM_PATH_PORTABLE everything else (x86, RISC-V, ...): plain C99 the compiler schedules.
+ * -DEDGELSTM_FORCE_PORTABLE selects the portable path on any target (what the benchmarks
+ * compare against); -DEDGELSTM_FORCE_ARMV6M the ARMv6-M arithmetic on any target (tests run it on
+ * the host). Every path gives the same bytes (tests/test_c_paths.py, tests/test_qemu.py). */
+#if defined(EDGELSTM_FORCE_PORTABLE)
+#define EDGELSTM_PATH_PORTABLE 1
+#define EDGELSTM_KERNEL_PATH "portable"
+#elif defined(EDGELSTM_FORCE_ARMV6M)
+#define EDGELSTM_PATH_ARMV6M 1
+#define EDGELSTM_KERNEL_PATH "armv6m"
+#elif defined(__ARM_FEATURE_DSP) && (defined(__GNUC__) || defined(__clang__))
+#define EDGELSTM_PATH_DSP 1
+#define EDGELSTM_KERNEL_PATH "dsp"
+#elif defined(__ARM_ARCH_6M__)
+#define EDGELSTM_PATH_ARMV6M 1
+#define EDGELSTM_KERNEL_PATH "armv6m"
+#else
+#define EDGELSTM_PATH_PORTABLE 1
+#define EDGELSTM_KERNEL_PATH "portable"
+#endif
+
+#if defined(EDGELSTM_PATH_DSP)
+#include <arm_acle.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -80,7 +111,11 @@ static inline int32_t edgelstm_saturate(int32_t x, int32_t lo, int32_t hi)
 
 static inline int32_t edgelstm_sat16(int32_t x)
 {
+#if defined(EDGELSTM_PATH_DSP)
+    return __ssat(x, 16); /* one SSAT (compilers do not always find it) */
+#else
     return edgelstm_saturate(x, EDGELSTM_INT16_MIN, EDGELSTM_INT16_MAX);
+#endif
 }
 
 static inline int32_t edgelstm_sat8(int32_t x)
@@ -145,6 +180,113 @@ static inline int32_t edgelstm_multiply_by_quantized_multiplier_greater_than_one
     return edgelstm_saturating_rounding_doubling_high_mul(edgelstm_shl_wrap_s32(x, left_shift), multiplier);
 }
 
+/* ---- fast requantisation (the kernels' hot path) ------------------------------------------ */
+
+/* floor((x * m + k) / 2^32) with k = k_hi * 2^32 + k_lo, for int32 x and 0 <= m < 2^31, and
+ * the low word of x * m + k in *lo. Exact; the result fits int32 whenever the true value does
+ * (|x m| < 2^62; callers keep |k| < 2^62). */
+/* Cortex-M0 parts have little flash: the longer helpers get one out-of-line copy per kernel
+ * file there (a call costs a few instructions; docs/performance.md), and are inlined elsewhere. */
+#if defined(EDGELSTM_PATH_ARMV6M) && (defined(__GNUC__) || defined(__clang__)) && defined(__ARM_ARCH_6M__)
+#define EDGELSTM_SMALL_ON_ARMV6M __attribute__((noinline, unused)) static
+#else
+#define EDGELSTM_SMALL_ON_ARMV6M static inline
+#endif
+
+EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_mul_add_hi(int32_t x, int32_t m, int32_t k_hi, uint32_t k_lo, uint32_t *lo)
+{
+#if defined(EDGELSTM_PATH_ARMV6M)
+    /* Hacker's Delight mulhs with 16-bit halves (x = x1 2^16 + x0, m = m1 2^16 + m0, x0, m0
+     * unsigned): every partial product fits 32 bits (|x1 m0| < 2^31, x0 m1 + 2^16 < 2^31 as
+     * m1 < 2^15), so ARMv6-M does it with MULS only. The low word is one MULS. */
+    const uint32_t x0 = (uint32_t)x & 0xFFFFu;
+    const int32_t x1 = edgelstm_asr_s32(x, 16);
+    const uint32_t m0 = (uint32_t)m & 0xFFFFu;
+    const int32_t m1 = m >> 16;
+    const uint32_t w0 = x0 * m0;
+    const int32_t t = x1 * (int32_t)m0 + (int32_t)(w0 >> 16);
+    const int32_t w1 = (int32_t)x0 * m1 + (int32_t)((uint32_t)t & 0xFFFFu);
+    const int32_t hi = x1 * m1 + edgelstm_asr_s32(t, 16) + edgelstm_asr_s32(w1, 16);
+    const uint32_t p_lo = (uint32_t)x * (uint32_t)m;
+    const uint32_t s_lo = p_lo + k_lo;
+    *lo = s_lo;
+    return hi + k_hi + ((s_lo < p_lo) ? 1 : 0);
+#else
+    const int64_t k = (int64_t)(((uint64_t)(uint32_t)k_hi << 32) | k_lo);
+    const int64_t q = (int64_t)x * (int64_t)m + k;
+    *lo = (uint32_t)(uint64_t)q;
+    return (int32_t)edgelstm_asr_s64(q, 32);
+#endif
+}
+
+/* edgelstm_multiply_by_quantized_multiplier (TFLM MultiplyByQuantizedMultiplier, double
+ * rounding) for 0 <= multiplier < 2^31, which is every multiplier QuantizeMultiplier gives
+ * (export-c checks the recurrent layers' ones), in one multiply-add and one shift.
+ *
+ * With x' = x * 2^max(shift, 0) (wrapped) and e = max(-shift, 0), P = x' m:
+ *   SRDHM(x', m) = S = floor((P + 2^30) / 2^31)           (both gemmlowp nudges; m >= 0 rules
+ *                                                          out the INT32_MIN^2 saturation)
+ *   RDBP(S, e)  = floor((S + 2^(e-1) - [S < 0]) / 2^e)      (e >= 1; S for e = 0)
+ * and nested floors merge:   MBQM = floor((P + 2^30 + 2^(30+e) - [S < 0] 2^31) / 2^(31+e)).
+ * [S < 0] may be replaced by [x' < 0] (= [P < 0] for m > 0): they differ only when
+ * -2^30 <= P < 0, where S = 0 and both forms give 0; for m = 0 both give 0 as well.
+ * For e >= 1 the result is the high word shifted right by e - 1; for e = 0 it is
+ * floor((P + 2^30) / 2^31) = 2 hi + (lo >> 31).
+ *
+ * edgelstm_rq_prepare does the per-multiplier part once (a kernel prepares its gates at the
+ * start of a step); edgelstm_rq is the per-value part. */
+typedef struct {
+    int32_t multiplier;
+    int32_t left;     /* max(shift, 0) */
+    int32_t right;    /* e = max(-shift, 0) */
+    uint32_t k_lo;    /* e >= 1: K = 2^30 + 2^(30+e) for x >= 0 as (k_hi, k_lo); */
+    int32_t k_hi;     /*         K - 2^31 for x < 0 is (k_hi_neg, k_lo ^ 2^31) */
+    int32_t k_hi_neg;
+} edgelstm_rq_t;
+
+static inline edgelstm_rq_t edgelstm_rq_prepare(int32_t multiplier, int32_t shift)
+{
+    edgelstm_rq_t q;
+    q.multiplier = multiplier;
+    q.left = (shift > 0) ? shift : 0;
+    q.right = (shift < 0) ? -shift : 0;
+    if (q.right == 1) {
+        q.k_lo = 0xC0000000u; /* 2^30 + 2^31 */
+        q.k_hi = 0;
+        q.k_hi_neg = 0;       /* 2^30 */
+    } else if (q.right >= 2) {
+        q.k_lo = 0x40000000u;
+        q.k_hi = (int32_t)(1u << (q.right - 2));
+        q.k_hi_neg = q.k_hi - 1; /* 2^30 - 2^31 borrows from the high word */
+    } else {
+        q.k_lo = 0x40000000u; /* e = 0: K = 2^30 */
+        q.k_hi = 0;
+        q.k_hi_neg = 0;
+    }
+    return q;
+}
+
+static inline int32_t edgelstm_rq(int32_t x, const edgelstm_rq_t *q)
+{
+    uint32_t lo;
+    if (q->right == 0) {
+        const int32_t hi = edgelstm_mul_add_hi(edgelstm_shl_wrap_s32(x, q->left), q->multiplier, 0, 0x40000000u, &lo);
+        return edgelstm_u32_to_s32(((uint32_t)hi << 1) | (lo >> 31));
+    }
+    if (x < 0) {
+        return edgelstm_asr_s32(edgelstm_mul_add_hi(x, q->multiplier, q->k_hi_neg, q->k_lo ^ 0x80000000u, &lo),
+                                q->right - 1);
+    }
+    return edgelstm_asr_s32(edgelstm_mul_add_hi(x, q->multiplier, q->k_hi, q->k_lo, &lo), q->right - 1);
+}
+
+/* The same in one call (for code that requantises with a multiplier once). */
+static inline int32_t edgelstm_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const edgelstm_rq_t q = edgelstm_rq_prepare(multiplier, shift);
+    return edgelstm_rq(x, &q);
+}
+
 /* ---- LUT activations on int16 ------------------------------------------------------------ */
 
 /* TFLM reference_integer_ops::Logistic(input_multiplier = 0, input_left_shift = 0, int16)
@@ -203,6 +345,97 @@ static inline int16_t edgelstm_tanh_int16(int16_t x, int32_t input_multiplier, i
         result = -result + (1 << (14 + 9)) + (1 << (9 - 2)) - 1;
     }
     return (int16_t)edgelstm_asr_s32(result, 9 - 1);
+}
+
+/* edgelstm_multiply_by_quantized_multiplier(x, 2^30, shift), the multiplier of the LSTM's
+ * f * c and i * g products: SRDHM(x', 2^30) = floor((x' 2^30 + 2^30) / 2^31) = floor((x' + 1) / 2),
+ * so no multiply at all (cheap on ARMv6-M, where a general multiplier costs 16-bit partial
+ * products). */
+static inline int32_t edgelstm_mbqm_m30(int32_t x, int32_t shift)
+{
+    int32_t s;
+    if (shift > 0) {
+        x = edgelstm_shl_wrap_s32(x, shift);
+        shift = 0;
+    }
+    s = edgelstm_asr_s32(x, 1) + (x & 1); /* floor((x + 1) / 2) without overflow */
+    return (shift == 0) ? s : edgelstm_rounding_divide_by_pot(s, -shift);
+}
+
+/* edgelstm_sigmoid_int16 (TFLM Logistic on int16 Q3.12), shorter, the same value for every
+ * int16 x (tests/test_c_paths.py checks all 65,536): |3x| < 3 2^15, so the table index
+ * |3x| >> 9 is at most 192 and the saturation branch never runs; and for x < 0 TFLM's
+ * floor((2^25 - r + 2^9 - 1) / 2^10) equals 2^15 - floor((r + 2^9) / 2^10), the x >= 0 formula
+ * of the same |3x| subtracted from one. */
+EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_sigmoid_q15(int32_t x)
+{
+    const int32_t in = x * 3;
+    const uint32_t a = (uint32_t)((in < 0) ? -in : in);
+    const uint32_t uh = a >> 9;
+    const uint32_t ua = edgelstm_sigmoid_table_uint16[uh];
+    const uint32_t ub = edgelstm_sigmoid_table_uint16[uh + 1u];
+    const int32_t pos = (int32_t)(((ua << 9) + (a & 0x1FFu) * (ub - ua) + (1u << 9)) >> 10);
+    return (in < 0) ? 32768 - pos : pos;
+}
+
+/* edgelstm_tanh_int16 (TFLM Tanh on int16), shorter, the same value for every input (checked
+ * on all int16 x for each parameter pair the tests use): for input_data < 0 TFLM's
+ * (-r + 2^23 + 2^7 - 1) >> 8 equals -((r - 2^23 + 2^7) >> 8), the other sign's result negated. */
+EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_tanh_q15(int32_t x, int32_t input_multiplier, int32_t input_left_shift)
+{
+    int32_t input_data;
+    uint32_t a;
+    uint32_t uh;
+    uint32_t r;
+    int32_t t;
+    if (input_multiplier == 0) {
+        input_data = edgelstm_u32_to_s32((uint32_t)x * (3u << input_left_shift)); /* wraps as TFLM's int32 */
+    } else {
+        const uint32_t rnd = (input_left_shift > 0) ? (1u << (input_left_shift - 1)) : 0u;
+        input_data = edgelstm_asr_s32(edgelstm_u32_to_s32((uint32_t)x * (uint32_t)input_multiplier + rnd),
+                                      input_left_shift);
+    }
+    a = (input_data >= 0) ? (uint32_t)input_data : (0u - (uint32_t)input_data);
+    uh = a >> 8;
+    if (uh >= 255u) {
+        r = 0xFFFFu << 8;
+    } else {
+        const uint32_t ua = edgelstm_sigmoid_table_uint16[uh];
+        const uint32_t ub = edgelstm_sigmoid_table_uint16[uh + 1u];
+        r = (ua << 8) + (a & 0xFFu) * (ub - ua);
+    }
+    t = (int32_t)((r - (1u << 23) + (1u << 7)) >> 8); /* r >= 2^23: the table starts at 2^15 */
+    return (input_data < 0) ? -t : t;
+}
+
+/* clamp(MBQM(a*b, m, s) + offset, act_min, act_max) of edgelstm_mul_requantize, prepared:
+ * clamp(v + offset, lo, hi) = clamp(v, lo - offset, hi - offset) + offset (no int64 add), and
+ * a multiplier of 2^30 (the LSTM's f * c and i * g) needs no multiply (edgelstm_mbqm_m30). */
+typedef struct {
+    edgelstm_rq_t rq;
+    int32_t offset;
+    int32_t lo;  /* act_min - offset */
+    int32_t hi;  /* act_max - offset */
+    int32_t m30; /* multiplier == 2^30 */
+} edgelstm_mul_fast_t;
+
+static inline edgelstm_mul_fast_t edgelstm_mul_fast_prepare(int32_t multiplier, int32_t shift, int32_t offset,
+                                                            int32_t act_min, int32_t act_max)
+{
+    edgelstm_mul_fast_t f;
+    f.rq = edgelstm_rq_prepare(multiplier, shift);
+    f.offset = offset;
+    f.lo = act_min - offset; /* act_min, act_max are int16 values, |offset| < 2^16 */
+    f.hi = act_max - offset;
+    f.m30 = (multiplier == 0x40000000) ? 1 : 0;
+    return f;
+}
+
+static inline int32_t edgelstm_mul_fast(int32_t a, int32_t b, const edgelstm_mul_fast_t *f)
+{
+    const int32_t v = f->m30 ? edgelstm_mbqm_m30(a * b, (f->rq.left > 0) ? f->rq.left : -f->rq.right)
+                             : edgelstm_rq(a * b, &f->rq);
+    return edgelstm_saturate(v, f->lo, f->hi) + f->offset;
 }
 
 /* TFLM reference_integer_ops::MulElementwise with symmetric inputs (offsets 0), one element:

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define EDGELSTM_RUNTIME_VERSION 1
+#define EDGELSTM_RUNTIME_VERSION 2 /* 2: blocked w + 128 recurrent weights */
 
 /* clamp(MBQM(a * b, multiplier, shift) + offset, act_min, act_max)
  * (TFLM reference_integer_ops::MulElementwise, symmetric inputs). */
@@ -33,17 +33,21 @@ typedef struct {
 } edgelstm_mul_params_t;
 
 /* One TFLM int8x8_16 UNIDIRECTIONAL_SEQUENCE_LSTM layer (lstm_eval.h LstmStep), prepared.
- * The four gates are stacked in the order i, f, g (cell), o so one step makes one pass over
- * the weights. The zero points are folded into the biases at export time (an exact integer
- * identity, wrapped to int32 as the simulator wraps the accumulator):
+ * The four gates i, f, g (cell), o of each unit are stored together so one step makes one pass
+ * over the weights and every input load serves four rows (edgelstm_dot_s8.h): weights_x holds,
+ * unit after unit, the "blocked" group of the unit's rows i_u, f_u, g_u, o_u (4F bytes per unit),
+ * each weight stored as the byte of w + 128 (int8_t arrays the kernels read as uint8_t:
+ * w ^ 0x80); weights_h likewise with 4U bytes per unit. The biases
+ * are unit-major too: bias_x[4u + g]. The zero points are folded into the biases at export time
+ * (an exact integer identity, wrapped to int32 as the simulator wraps the accumulator):
  *   bias_x = b - zp_x * rowsum(W)      bias_h = -zp_h * rowsum(U). */
 typedef struct {
     int32_t units;                      /* U */
     int32_t input_size;                 /* F */
-    const int8_t *weights_x;            /* (4U, F) input weights, row major */
-    const int8_t *weights_h;            /* (4U, U) recurrent weights, row major */
-    const int32_t *bias_x;              /* (4U) */
-    const int32_t *bias_h;              /* (4U) */
+    const int8_t *weights_x;            /* (U, 4F) input weights, blocked, bytes of w + 128 */
+    const int8_t *weights_h;            /* (U, 4U) recurrent weights, blocked, bytes of w + 128 */
+    const int32_t *bias_x;              /* (U, 4) */
+    const int32_t *bias_h;              /* (U, 4) */
     int32_t multiplier_x[4];            /* per gate: W x requantised to Q3.12 */
     int32_t shift_x[4];
     int32_t multiplier_h[4];            /* per gate: U h requantised to Q3.12 */
