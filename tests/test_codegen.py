@@ -394,10 +394,23 @@ def test_bias_fold_matches_simulator_kernel(meta_export):
         body = re.sub(r"/\*.*?\*/", "", body).replace("(-2147483647 - 1)", str(I32_MIN))
         return np.array([int(t) for t in body.replace("\n", " ").split(",") if t.strip()], dtype=np.int64)
 
-    assert np.array_equal(arr("radar_v2_lstm_0_bx"), fp.wrap_int32(k.bx))
-    assert np.array_equal(arr("radar_v2_lstm_0_bh"), fp.wrap_int32(k.bh))
-    assert np.array_equal(arr("radar_v2_lstm_0_wx"), k.wx.astype(np.int64).reshape(-1))
-    assert np.array_equal(arr("radar_v2_lstm_0_wh"), k.wh.astype(np.int64).reshape(-1))
+    # The C stores each unit's four gate rows together (unit-major biases, "blocked" bytes of w + 128:
+    # firmware_templates/runtime/edgelstm_dot_s8.h, model_c.blocked_rows).
+    from edgelstm.codegen.model_c import blocked_rows
+
+    U = op.units
+
+    def unit_major(b):
+        return np.asarray(b, dtype=np.int64).reshape(4, U).T.reshape(-1)
+
+    def blocked(w):
+        w = np.asarray(w, dtype=np.int64).reshape(4, U, -1)
+        return np.concatenate([blocked_rows(w[:, u]) for u in range(U)]).view(np.int8).astype(np.int64)
+
+    assert np.array_equal(arr("radar_v2_lstm_0_bx"), unit_major(fp.wrap_int32(k.bx)))
+    assert np.array_equal(arr("radar_v2_lstm_0_bh"), unit_major(fp.wrap_int32(k.bh)))
+    assert np.array_equal(arr("radar_v2_lstm_0_wx"), blocked(k.wx))
+    assert np.array_equal(arr("radar_v2_lstm_0_wh"), blocked(k.wh))
 
 
 # --------------------------------------------------------------------------------------------
