@@ -278,12 +278,32 @@ class QuantModel:
         return [op for op in self.ops if op.kind in ("lstm", "gru")]
 
     def describe(self) -> str:
-        parts = []
+        """e.g. "BiLSTM(8) -> BiLSTM(8) -> Dense(12, relu) -> Dense(5) -> Softmax"."""
+        producer = {op.output: op for op in self.ops}
+
+        def base(op) -> tuple[str, bool]:
+            src = producer.get(op.input)
+            if src is not None and src.kind == "reverse_time":
+                return src.input, True
+            return op.input, False
+
+        rec = self.recurrent_ops()
+        bases = {op.name: base(op) for op in rec}
+        parts, done = [], set()
         for op in self.ops:
-            if op.kind == "lstm":
-                parts.append(f"LSTM({op.units})")
-            elif op.kind == "gru":
-                parts.append(f"GRU({op.units}{'' if op.reset_after else ', reset_before'})")
+            if op.name in done:
+                continue
+            if op.kind in ("lstm", "gru"):
+                b, backward = bases[op.name]
+                twin = next((o for o in rec if o is not op and o.name not in done and bases[o.name][0] == b
+                             and bases[o.name][1] != backward and o.units == op.units), None)
+                cell = "LSTM" if op.kind == "lstm" else "GRU"
+                extra = "" if op.kind == "lstm" or op.reset_after else ", reset_before"
+                if twin is not None:
+                    done.add(twin.name)
+                    parts.append(f"Bi{cell}({op.units}{extra})")
+                else:
+                    parts.append(f"{cell}({op.units}{extra}{', backward' if backward else ''})")
             elif op.kind == "fully_connected":
                 parts.append(f"Dense({op.fc.out_features}{', ' + op.activation if op.activation != 'none' else ''})")
             elif op.kind == "softmax":
