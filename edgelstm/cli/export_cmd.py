@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
+from ..fsutil import write_text_atomic
 from .base import Output, cli, output_options
 
 # Kept in sync with edgelstm.codegen.targets.EXPORT_TARGETS / edgelstm.verify.qemu.OPT_LEVELS
@@ -125,6 +129,9 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
                 obj["footprint"] = fp
                 obj.update({k: fp.get(k) for k in ("flash_weights_bytes", "flash_code_bytes", "ram_bytes",
                                                    "macs_per_frame", "instructions_per_frame")})
+                # kept with the library: `edgelstm report --c-dir` and users read it from there
+                write_text_atomic(Path(res.out) / "footprint.json", json.dumps(fp, indent=2) + "\n",
+                                  what="footprint report")
                 print_footprint(out, fp)
             except ToolError as e:
                 obj["footprint_error"] = str(e)
