@@ -18,20 +18,45 @@ from .errors import EdgelstmError
 
 
 def check_output_path(path: str | os.PathLike, *, what: str = "output file") -> Path:
-    """Check that ``path`` can be written as a file; create its parent folder if needed."""
+    """Check, before any work, that ``path`` can be written as a file.
+
+    Nothing is created: a missing parent folder is made only when the file is written
+    (:func:`atomic_path`), so a command that fails later leaves no empty folder behind. The
+    nearest existing folder is probed by creating (and removing) a temporary file in it, because
+    ``os.access`` answers yes to root everywhere, including /proc and read-only mounts.
+    """
     p = Path(path)
     if p.exists() and p.is_dir():
         raise EdgelstmError(f"{what} '{p}' is a directory", "give a file name")
     parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise EdgelstmError(f"cannot write {what} '{p}': '{parent}' is a file, not a folder")
+    anc = parent
+    while not anc.exists() and anc != anc.parent:
+        if anc.is_symlink():  # a dangling symlink: mkdir would fail on it
+            raise EdgelstmError(f"cannot write {what} '{p}': '{anc}' is a broken symbolic link")
+        anc = anc.parent
+    if not anc.is_dir():
+        raise EdgelstmError(f"cannot write {what} '{p}': '{anc}' is a file, not a folder")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise EdgelstmError(f"cannot write {what} '{p}': folder '{anc}' is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".edgelstm-probe.", suffix=".tmp", dir=anc)
+    except OSError as e:
+        raise EdgelstmError(
+            f"cannot write {what} '{p}': no file can be created in '{anc}' ({_reason(e)})", "choose another location"
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return p
+
+
+def _make_parent(p: Path, what: str) -> Path:
+    parent = p.parent if str(p.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise EdgelstmError(f"cannot create folder '{parent}' for {what}: {e.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise EdgelstmError(f"cannot write {what} '{p}': folder '{parent}' is not writable")
-    return p
+        raise EdgelstmError(f"cannot create folder '{parent}' for {what} '{p}': {_reason(e)}") from None
+    return parent
 
 
 @contextlib.contextmanager
@@ -44,18 +69,32 @@ def atomic_path(
     to the temporary name.
     """
     p = check_output_path(path, what=what)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent or ".")
+    parent = _make_parent(p, what)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=parent)
+    except OSError as e:
+        raise EdgelstmError(
+            f"cannot write {what} '{p}': no file can be created in '{parent}' ({_reason(e)})", "choose another location"
+        ) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        if tmp_path.exists():  # mkstemp makes 0600; give the file the umask's usual permissions
-            os.chmod(tmp_path, 0o666 & ~_umask())
-        os.replace(tmp_path, p)
+        try:
+            yield tmp_path
+            if tmp_path.exists():  # mkstemp makes 0600; give the file the umask's usual permissions
+                os.chmod(tmp_path, 0o666 & ~_umask())
+            os.replace(tmp_path, p)
+        except OSError as e:
+            # Writing the output failed (disk full, quota, file system gone): one line, no traceback.
+            raise EdgelstmError(f"cannot write {what} '{p}': {_reason(e)}") from e
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def _reason(e: OSError) -> str:
+    return e.strerror or " ".join(str(e).split()) or type(e).__name__
 
 
 def _umask() -> int:
@@ -92,18 +131,26 @@ def atomic_dir(path: str | os.PathLike, *, what: str = "output folder") -> Itera
         raise EdgelstmError(f"cannot create folder '{parent}': {e.strerror}") from None
     if not os.access(parent, os.W_OK):
         raise EdgelstmError(f"cannot write {what} '{p}': folder '{parent}' is not writable")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent))
     try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
-        if p.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=parent))
-            os.rmdir(old)
-            os.replace(p, old)
-            os.replace(tmp, p)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, p)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent))
+    except OSError as e:
+        raise EdgelstmError(
+            f"cannot write {what} '{p}': no folder can be created in '{parent}' ({_reason(e)})", "choose another location"
+        ) from None
+    try:
+        try:
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+            if p.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=parent))
+                os.rmdir(old)
+                os.replace(p, old)
+                os.replace(tmp, p)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, p)
+        except OSError as e:
+            raise EdgelstmError(f"cannot write {what} '{p}': {_reason(e)}") from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
