@@ -28,6 +28,8 @@ from .errors import EdgelstmError
 from .fsutil import atomic_path, check_output_path, write_text_atomic
 
 CELLS = ("lstm", "gru")
+MAX_UNITS = 1024
+MAX_LAYERS = 16  # a 100-layer stack takes minutes just to build, and no microcontroller runs it
 
 
 @dataclass
@@ -54,10 +56,18 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or v < lo:
                 raise EdgelstmError(f"--{name.replace('_', '-')} must be an integer >= {lo}, got {v}")
-        if self.units > 1024:
-            raise EdgelstmError(f"--units {self.units} is too large for a microcontroller model", "use <= 1024")
+        if self.units > MAX_UNITS:
+            raise EdgelstmError(f"--units {self.units} is too large for a microcontroller model", f"use <= {MAX_UNITS}")
+        if self.layers > MAX_LAYERS:
+            raise EdgelstmError(
+                f"--layers {self.layers} is too deep for a microcontroller model", f"use <= {MAX_LAYERS} stacked layers"
+            )
+        if not isinstance(self.seed, int) or not (0 <= self.seed < 2**32):
+            raise EdgelstmError(f"--seed must be an integer in 0..{2**32 - 1}, got {self.seed}")
         if any((not isinstance(w, int)) or w < 1 for w in self.dense_head):
             raise EdgelstmError(f"--dense-head sizes must be positive integers, got {self.dense_head}")
+        if any(w > MAX_UNITS for w in self.dense_head):
+            raise EdgelstmError(f"--dense-head widths must be <= {MAX_UNITS} on a microcontroller, got {self.dense_head}")
         if not (0.0 <= self.val_fraction < 0.9):
             raise EdgelstmError(f"--val-fraction must be in [0, 0.9), got {self.val_fraction}")
         if not (self.learning_rate > 0 and np.isfinite(self.learning_rate)):
@@ -252,8 +262,9 @@ def save_model(result: TrainResult, out: str | Path) -> tuple[Path, Path]:
     """Write ``out`` (.keras) and its metadata JSON, each atomically."""
     out = Path(out)
     if out.suffix != ".keras":
-        raise EdgelstmError(f"model file '{out}' must end in .keras", "e.g. --out model.keras")
+        raise EdgelstmError(f"model file '{out}' must be a file name ending in .keras", "e.g. --out model.keras")
     check_output_path(out, what="model file")
+    check_output_path(metadata_path(out), what="metadata file")  # both or neither
     with atomic_path(out, what="model file", suffix=".keras") as tmp:
         result.model.save(tmp)
     meta = metadata_path(out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..errors import EdgelstmError
@@ -42,7 +44,8 @@ def parse_dense_head(text: str | None) -> list[int]:
 @click.option("--patience", type=int, default=8, show_default=True, help="Early-stopping patience (epochs, on validation loss).")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Training data held out for early stopping.")
 @click.option("--test-fraction", type=float, default=None, help="Split a dataset that has no test split.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is reproducible).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Random seed (training is reproducible).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output model, e.g. model.keras.")
 @output_options()
 def train_command(data_path, cell, units, layers, bidirectional, dense_head, reset_after, epochs, batch_size,
@@ -54,7 +57,7 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
     """
     from ..data.dataset import load_dataset
     from ..fsutil import check_output_path
-    from ..train import TrainConfig, save_model, train_model
+    from ..train import TrainConfig, metadata_path, save_model, train_model
 
     config = TrainConfig(
         cell=cell, units=units, layers=layers, bidirectional=bidirectional, dense_head=parse_dense_head(dense_head),
@@ -62,9 +65,10 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
         patience=patience, val_fraction=val_fraction, seed=seed,
     )
     config.validate()
-    if not str(out_path).endswith(".keras"):
-        raise EdgelstmError(f"--out '{out_path}' must end in .keras", "e.g. --out model.keras")
+    if Path(out_path).suffix != ".keras":  # ".keras" alone has no suffix: it is a hidden file's name
+        raise EdgelstmError(f"--out '{out_path}' must be a file name ending in .keras", "e.g. --out model.keras")
     check_output_path(out_path, what="model file")
+    check_output_path(metadata_path(out_path), what="metadata file")
     ds = load_dataset(data_path, test_fraction=test_fraction, seed=seed)
     out.note(
         f"training {'Bi' if bidirectional else ''}{cell.upper()} {layers}x{units} on {len(ds.y_train)} sequences "
