@@ -92,7 +92,7 @@ class Int8Model:
             )
         if X.shape[1] != self.window:
             raise DataError(
-                f"{what} has {X.shape[1]} frames per sequence but the model was exported for {self.window}",
+                f"{what} has {X.shape[1]} frames per sequence but the model takes windows of {self.window}",
                 "use windows of the model's length",
             )
         return X

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
 from ..data.dataset import load_dataset, save_dataset
 from ..data.inspect import format_summary, plot_examples, summarize
 from ..data.radar import RadarConfig, generate_radar
+from ..errors import EdgelstmError
 from ..fsutil import check_output_path
 from .base import Output, cli, output_options
 
@@ -79,7 +81,8 @@ def data_group() -> None:
 @_sensor_options
 @click.option("--variable-length", is_flag=True,
               help="Random true lengths in [T/2, T], pre-padded with 0.0.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Random seed (same seed, same data).")
 @output_options()
 def radar_cmd(out: Output, **opts) -> None:
     """Simulate a 60 GHz FMCW radar dataset: 7 classes of micro-Doppler sequences.
@@ -144,6 +147,10 @@ def radar_cmd(out: Output, **opts) -> None:
 @output_options()
 def inspect_cmd(out: Output, file: str, plot: str | None, test_fraction: float | None) -> None:
     """Show shapes, classes, feature ranges and generation parameters of a dataset (.npz or .csv)."""
+    if plot:
+        if Path(plot).suffix.lower() != ".png":
+            raise EdgelstmError(f"--plot '{plot}' must be a file name ending in .png", "e.g. --plot radar.png")
+        check_output_path(plot, what="plot file")  # before any work: a bad path is one line, nothing written
     ds = load_dataset(file, test_fraction=test_fraction)
     summary = summarize(ds)
     out.result(format_summary(summary))

@@ -15,8 +15,10 @@ from .base import Output, cli, output_options
 @click.option("--calib-samples", type=int, default=500, show_default=True, help="Calibration sequences from the training split.")
 @click.option("--calib-percentile", type=float, default=100.0, show_default=True,
               help="Clip calibration inputs to this percentile (100 = plain min/max).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing the calibration set.")
-@click.option("--tflm-samples", type=int, default=None, help="Test sequences checked against TFLite Micro (default all).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed for drawing the calibration set.")
+@click.option("--tflm-samples", type=click.IntRange(min=0), default=None,
+              help="Test sequences checked against TFLite Micro (default all; 0 skips the check).")
 @output_options()
 def quantize_command(model, data_path, out_path, calib_samples, calib_percentile, seed, tflm_samples, out: Output):
     """Quantize MODEL (.keras from `edgelstm train`) to a full-integer int8 .tflite.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import click
 import numpy as np
@@ -25,19 +27,26 @@ def simulate_command(model, data_path, split, samples, out_path, out: Output):
     Inputs are quantized with the model's own normalisation, scale and zero point (as the C
     front end does). Writes logits (int8, the model's output tensor) and pred (argmax).
     """
-    from ..data.dataset import load_dataset
+    from ..data.dataset import labels_for_model, load_dataset
     from ..fsutil import atomic_path, check_output_path
     from ..model import load_int8_model
 
     if samples is not None and samples < 1:
         raise EdgelstmError(f"--samples must be >= 1, got {samples}")
     if out_path is not None:
-        if not str(out_path).endswith(".npz"):
-            raise EdgelstmError(f"--out '{out_path}' must end in .npz")
+        if Path(out_path).suffix != ".npz":
+            raise EdgelstmError(f"--out '{out_path}' must be a file name ending in .npz", "e.g. --out preds.npz")
+        for what, other in (("dataset", data_path), ("model", model)):
+            if _same_file(out_path, other):
+                raise EdgelstmError(f"--out '{out_path}' is the {what} file itself", "give another file name")
         check_output_path(out_path, what="predictions file")
     m = load_int8_model(model)
     ds = load_dataset(data_path)
     X, y, _lengths = ds.split(split)
+    # String labels are numbered per file: match them to the model's classes by name.
+    y, note = labels_for_model(y, ds.class_names, m.class_names)
+    if note:
+        out.note(note)
     if samples is not None:
         X, y = X[:samples], y[:samples]
     if len(X) == 0:
@@ -58,3 +67,10 @@ def simulate_command(model, data_path, split, samples, out_path, out: Output):
         out.result(f"wrote {out_path}")
     out.emit_json({"accuracy": acc, "split": split, "samples": int(len(y)), "seconds": round(seconds, 3),
                    "out": out_path})
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -116,6 +116,31 @@ def check_features(ds_or_X: Dataset | np.ndarray, n_features: int, what: str) ->
         )
 
 
+def _default_names(names) -> bool:
+    return list(names) == [f"class_{i}" for i in range(len(names))]
+
+
+def labels_for_model(y: np.ndarray, data_classes, model_classes) -> tuple[np.ndarray, str | None]:
+    """Labels ``y`` (indices into ``data_classes``) as indices into the model's ``model_classes``.
+
+    A file with string labels is encoded on its own (sorted names), so a test file that holds
+    only some of the classes numbers them differently from the model: its labels are mapped by
+    name. Integer labels without names (``class_0``..) are taken as the model's indices. Returns
+    (labels, note): the note says when names could not be matched (labels then compared by index).
+    """
+    y = np.asarray(y, dtype=np.int64)
+    data_classes, model_classes = list(data_classes), list(model_classes)
+    if data_classes == model_classes or _default_names(data_classes) or _default_names(model_classes):
+        return y, None
+    index = {c: i for i, c in enumerate(model_classes)}
+    if all(c in index for c in data_classes):
+        lut = np.array([index[c] for c in data_classes], dtype=np.int64)
+        return lut[y], None
+    unknown = [c for c in data_classes if c not in index]
+    return y, (f"note: the data's class(es) {', '.join(unknown)[:100]} are not among the model's classes "
+               f"({', '.join(model_classes)[:100]}); labels are compared by index")
+
+
 # --------------------------------------------------------------------------------------------
 # Saving
 
@@ -191,6 +216,8 @@ def _sniff(p: Path, head: bytes, where: str) -> str:
             f"{where} is a single .npy array, not an .npz dataset",
             "save the arrays with np.savez(path, X_train=..., y_train=..., X_test=..., y_test=...)",
         )
+    if head[4:8] == b"TFL3":
+        raise DataError(f"{where} is a TFLite model (.tflite), not a dataset", "give the .npz or .csv dataset file")
     if head.startswith(b"\x89HDF"):
         raise DataError(f"{where} is an HDF5 file (a Keras .h5 model?), not a dataset")
     if head.startswith(b"\x1f\x8b"):

@@ -25,6 +25,7 @@ from .. import __version__
 from ..errors import DataError, EdgelstmError, ModelError
 from ..fsutil import check_output_path, require_file, sha256_file, write_bytes_atomic
 from ..model import Int8Model
+from .fixups import harmonize_lstm_quantization
 from .keras_spec import ModelSpec, keras_to_spec, load_keras_model, normalize
 from .tflite_reader import load_ir_from_bytes
 from .tflite_writer import embed_edgelstm_metadata
@@ -116,12 +117,20 @@ def read_sidecar_metadata(model_path: Path) -> dict:
     from ..train import metadata_path
 
     p = metadata_path(model_path)
-    if not p.exists():
+    if not p.is_file():
         return {}
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
+        meta = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    if not isinstance(meta, dict):
+        return {}
+    # Hand-edited or foreign sidecars: keep only name lists that are lists of strings.
+    for key in ("class_names", "feature_names"):
+        v = meta.get(key)
+        if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+            meta.pop(key)
+    return meta
 
 
 def quantize_model(
@@ -132,9 +141,10 @@ def quantize_model(
     calib: CalibrationConfig | None = None,
     tflm_samples: int | None = None,
     log: Callable[[str], None] | None = None,
+    harmonize: bool = True,
 ) -> QuantizeResult:
     """The whole `quantize` stage; see the module docstring."""
-    from ..data.dataset import check_features, load_dataset
+    from ..data.dataset import check_features, labels_for_model, load_dataset
 
     log = log or (lambda _m: None)
     calib = calib or CalibrationConfig()
@@ -142,6 +152,10 @@ def quantize_model(
         raise EdgelstmError(f"--calib-samples must be >= 1, got {calib.samples}")
     if not (50.0 < calib.percentile <= 100.0):
         raise EdgelstmError(f"--calib-percentile must be in (50, 100], got {calib.percentile}")
+    if not (isinstance(calib.seed, (int, np.integer)) and 0 <= int(calib.seed) < 2**32):
+        raise EdgelstmError(f"--seed must be an integer in 0..{2**32 - 1}, got {calib.seed}")
+    if tflm_samples is not None and tflm_samples < 0:
+        raise EdgelstmError(f"--tflm-samples must be >= 0 (0 skips the TFLite Micro check), got {tflm_samples}")
     out_path = Path(out_path)
     if out_path.suffix != ".tflite":
         raise EdgelstmError(f"--out '{out_path}' must end in .tflite", "e.g. --out model_int8.tflite")
@@ -164,21 +178,27 @@ def quantize_model(
     sidecar = read_sidecar_metadata(model_path)
     class_names = sidecar.get("class_names") or list(ds.class_names)
     feature_names = sidecar.get("feature_names") or list(ds.feature_names)
+    if len(feature_names) != spec.features:
+        feature_names = list(ds.feature_names)
     if len(class_names) != spec.n_outputs:
         if len(ds.class_names) == spec.n_outputs:
             class_names = list(ds.class_names)
         else:
             raise DataError(f"the model has {spec.n_outputs} outputs but the data has {len(ds.class_names)} classes")
-    if int(ds.y_test.max(initial=0)) >= spec.n_outputs or int(ds.y_train.max(initial=0)) >= spec.n_outputs:
+    y_train, note = labels_for_model(ds.y_train, ds.class_names, class_names)
+    y_test, _ = labels_for_model(ds.y_test, ds.class_names, class_names)
+    if note:
+        log(note)
+    if int(y_test.max(initial=0)) >= spec.n_outputs or int(y_train.max(initial=0)) >= spec.n_outputs:
         raise DataError(f"the data has labels >= {spec.n_outputs}, the model's number of outputs")
 
     log(f"model: {len(spec.layers)} layers ({', '.join(l.kind + ('(bi)' if l.bidirectional else '') for l in spec.layers)}), "
         f"window {spec.window} x {spec.features} features")
     float_logits = keras_model.predict(ds.X_test, batch_size=256, verbose=0) if len(ds.X_test) else np.zeros((0, spec.n_outputs))
-    float_acc = float(np.mean(np.argmax(float_logits, -1) == ds.y_test)) if len(ds.y_test) else float("nan")
+    float_acc = float(np.mean(np.argmax(float_logits, -1) == y_test)) if len(y_test) else float("nan")
     times["float_eval"] = time.time() - t0
 
-    cal = calibration_set(spec, ds.X_train, ds.y_train, calib)
+    cal = calibration_set(spec, ds.X_train, y_train, calib)
     n_check = min(8, len(ds.X_test)) or min(8, len(ds.X_train))
     check_src = ds.X_test if len(ds.X_test) else ds.X_train
     check_x = normalize(check_src[:n_check], spec)
@@ -188,6 +208,10 @@ def quantize_model(
     if spec.cell_kinds == {"lstm"}:
         log(f"converting with the TFLite converter (tf-keras twin, {len(cal)} calibration sequences)...")
         raw = run_converter(spec, cal, check_x, check_y)
+        if harmonize:
+            raw, fixes = harmonize_lstm_quantization(raw)
+            for f in fixes:
+                log(f"repaired the converter's quantization: {f}")
     else:
         from .gru_quant import quantize_gru_spec
 
@@ -215,13 +239,13 @@ def quantize_model(
     t2 = time.time()
     xq_test = m.quantize_input(ds.X_test) if len(ds.X_test) else np.zeros((0, spec.window, spec.features), np.int8)
     y_int8 = m.predict_int8(xq_test) if len(xq_test) else np.zeros((0, spec.n_outputs), np.int8)
-    int8_acc = float(np.mean(np.argmax(y_int8, -1) == ds.y_test)) if len(ds.y_test) else float("nan")
+    int8_acc = float(np.mean(np.argmax(y_int8, -1) == y_test)) if len(y_test) else float("nan")
     times["int8_eval"] = time.time() - t2
 
     tflm = None
     from ..oracles import compare, tflm_available
 
-    if spec.cell_kinds == {"lstm"} and tflm_available() and len(xq_test):
+    if spec.cell_kinds == {"lstm"} and tflm_available() and len(xq_test) and tflm_samples != 0:
         from ..oracles import tflm_predict
 
         n = len(xq_test) if tflm_samples is None else min(tflm_samples, len(xq_test))
@@ -230,7 +254,7 @@ def quantize_model(
         tflm = compare(y_int8[:n], ref)
         times["tflm"] = time.time() - t3
 
-    meta["accuracy"] = {"float": float_acc, "int8": int8_acc, "n_test": int(len(ds.y_test))}
+    meta["accuracy"] = {"float": float_acc, "int8": int8_acc, "n_test": int(len(y_test))}
     if tflm is not None:
         meta["tflm_agreement"] = tflm
     raw = embed_edgelstm_metadata(raw, meta)
