@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..errors import ModelError, UnsupportedError
+from ..errors import EdgelstmError, ModelError, UnsupportedError
 from ..fsutil import require_file, sha256_file
 from ..ir import (
     ConcatOp,
@@ -166,6 +166,13 @@ class _Graph:
         if d is None:
             raise ModelError(f"'{self.path}': {what} '{self.name(idx)}' should be a constant tensor but has no data")
         return d
+
+    def int_const(self, idx: int, what: str) -> np.ndarray:
+        """A constant index tensor (slice bounds, axes): integer type, as int64."""
+        d = self.const(idx, what)
+        if d.dtype.kind not in "iu":
+            raise ModelError(f"'{self.path}': {what} '{self.name(idx)}' is {self.type_name(idx)}, expected integers")
+        return d.astype(np.int64)
 
 
 def _decode_options(op):
@@ -458,9 +465,9 @@ class _Reader:
         x = ins[0]
         x_key = self.act(x, "STRIDED_SLICE input")
         shape = (1,) + self.tensors[x_key].shape
-        begin = g.const(ins[1], "STRIDED_SLICE begin").astype(np.int64).reshape(-1)
-        end = g.const(ins[2], "STRIDED_SLICE end").astype(np.int64).reshape(-1)
-        strides = g.const(ins[3], "STRIDED_SLICE strides").astype(np.int64).reshape(-1) if len(ins) > 3 and ins[3] >= 0 else np.ones_like(begin)
+        begin = g.int_const(ins[1], "STRIDED_SLICE begin").reshape(-1)
+        end = g.int_const(ins[2], "STRIDED_SLICE end").reshape(-1)
+        strides = g.int_const(ins[3], "STRIDED_SLICE strides").reshape(-1) if len(ins) > 3 and ins[3] >= 0 else np.ones_like(begin)
         o = op.builtinOptions
         if o is None or not hasattr(o, "beginMask"):
             raise ModelError(f"'{g.path}': STRIDED_SLICE op {n} has no options (corrupt model?)")
@@ -483,7 +490,7 @@ class _Reader:
     def reverse(self, op, n: int) -> None:
         g = self.g
         x_key = self.act(op.inputs[0], "REVERSE_V2 input")
-        axes = g.const(op.inputs[1], "REVERSE_V2 axis").astype(np.int64).reshape(-1)
+        axes = g.int_const(op.inputs[1], "REVERSE_V2 axis").reshape(-1)
         rank = len(self.tensors[x_key].shape) + 1
         axes = [int(a) % rank for a in axes]
         if axes != [1] or rank != 3:
@@ -597,6 +604,43 @@ def _calculate_input_radius(input_integer_bits: int, input_left_shift: int, tota
     return int(math.floor(max_input_rescaled))
 
 
+# Inputs each op must have (min, max); the LSTM and GRU readers check their exact layouts.
+_ARITY = {
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (24, 24), "FULLY_CONNECTED": (2, 3), "SOFTMAX": (1, 1), "STRIDED_SLICE": (3, 4),
+    "REVERSE_V2": (2, 2), "CONCATENATION": (1, 64), "RESHAPE": (1, 2), "SQUEEZE": (1, 1), "QUANTIZE": (1, 1),
+    "DEQUANTIZE": (1, 1), GRU_CUSTOM_CODE: (13, 13),
+}
+# Input positions that may be -1 (absent).
+_OPTIONAL_INPUTS = {
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": set(_LSTM_PEEPHOLE) | set(_LSTM_PROJECTION) | set(_LSTM_LAYER_NORM) | {1, 5, 12},
+    "FULLY_CONNECTED": {2}, "STRIDED_SLICE": {3}, "RESHAPE": {1}, GRU_CUSTOM_CODE: {10, 11, 12},
+}
+
+
+def _check_gru_tensor_types(g: _Graph, op, n: int) -> None:
+    """Element types of the GRU custom op's constant inputs (the op reader casts them)."""
+    ins = [int(i) for i in op.inputs]
+    for pos in range(1, 13):
+        idx = ins[pos]
+        if idx < 0:
+            continue
+        want = "INT8" if pos <= 6 else "INT32"
+        if g.type_name(idx) != want:
+            raise ModelError(
+                f"'{g.path}': GRU op {n} {'weights' if pos <= 6 else 'bias'} '{g.name(idx)}' is {g.type_name(idx)}, "
+                f"expected {want.lower()}"
+            )
+
+
+def _op_name(model, op) -> str:
+    """``op_name`` that survives a custom-op name which is not UTF-8 (corrupt or foreign file)."""
+    opcode = model.operatorCodes[op.opcodeIndex]
+    cc = opcode.customCode
+    if builtin_code(opcode) == fb.BuiltinOperator.CUSTOM and isinstance(cc, bytes):
+        return cc.decode("utf-8", errors="replace") or "CUSTOM"
+    return op_name(model, op)
+
+
 def parse_flatbuffer(raw: bytes, path: str = "<bytes>"):
     """Unpack a ``.tflite`` into the schema's object API, with a one-line error on bad input."""
     if len(raw) < 16:
@@ -607,7 +651,10 @@ def parse_flatbuffer(raw: bytes, path: str = "<bytes>"):
     try:
         model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(bytearray(raw), 0))
     except Exception as e:  # noqa: BLE001 - the flatbuffers library raises many kinds
-        raise ModelError(f"'{path}' is a corrupt or truncated .tflite file ({type(e).__name__})") from None
+        why = "an offset points outside the file" if type(e).__name__ in ("error", "IndexError") else type(e).__name__
+        raise ModelError(
+            f"'{path}' is a corrupt or truncated .tflite file ({why})", "export or download the model again"
+        ) from None
     return model
 
 
@@ -626,22 +673,63 @@ def read_metadata(model) -> dict:
     return {}
 
 
+def _corrupt_metadata(what: str) -> ModelError:
+    return ModelError(f"the edgelstm metadata inside the .tflite is corrupt ({what})", "quantize the model again")
+
+
+def _float_vector(v, what: str) -> np.ndarray:
+    if not isinstance(v, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        raise _corrupt_metadata(f"{what} is not a list of numbers")
+    a = np.asarray(v, dtype=np.float64)
+    if not np.all(np.isfinite(a)) or np.any(np.abs(a) > np.finfo(np.float32).max):
+        raise _corrupt_metadata(f"{what} has non-finite values")
+    return a.astype(np.float32)
+
+
 def model_info_from_metadata(meta: dict) -> ModelInfo:
+    """ModelInfo from the metadata JSON, its types checked (a hand-edited file gets one line)."""
+    if not isinstance(meta, dict):
+        raise _corrupt_metadata("not a JSON object")
     info = ModelInfo(extra=dict(meta))
+    for key in ("class_names", "feature_names"):
+        v = meta.get(key)
+        if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+            raise _corrupt_metadata(f"{key} is not a list of names")
     info.class_names = meta.get("class_names")
     info.feature_names = meta.get("feature_names")
     norm = meta.get("normalization")
     if norm:
-        info.norm_mean = np.asarray(norm["mean"], dtype=np.float32)
-        info.norm_std = np.asarray(norm["std"], dtype=np.float32)
-    acc = meta.get("accuracy", {})
-    info.float_accuracy = acc.get("float")
-    info.int8_accuracy = acc.get("int8")
+        if not isinstance(norm, dict):
+            raise _corrupt_metadata("normalization is not an object")
+        info.norm_mean = _float_vector(norm.get("mean"), "normalization mean")
+        info.norm_std = _float_vector(norm.get("std"), "normalization std")
+        if len(info.norm_mean) != len(info.norm_std):
+            raise _corrupt_metadata("normalization mean and std differ in length")
+        if np.any(info.norm_std <= 0):
+            raise _corrupt_metadata("normalization std is not positive")
+    acc = meta.get("accuracy") or {}
+    if not isinstance(acc, dict):
+        raise _corrupt_metadata("accuracy is not an object")
+    num = (int, float)
+    info.float_accuracy = acc.get("float") if isinstance(acc.get("float"), num) else None
+    info.int8_accuracy = acc.get("int8") if isinstance(acc.get("int8"), num) else None
     return info
 
 
 def load_ir_from_bytes(raw: bytes, path: str = "<bytes>", *, classifier: bool = True) -> QuantModel:
-    """Parse and prepare; ``classifier=False`` also accepts a sequence output (tests, analysis)."""
+    """Parse and prepare; ``classifier=False`` also accepts a sequence output (tests, analysis).
+
+    Every problem is an :class:`EdgelstmError` whose message names the file.
+    """
+    try:
+        return _load_ir_from_bytes(raw, path, classifier=classifier)
+    except EdgelstmError as e:
+        if f"'{path}'" in str(e):
+            raise
+        raise type(e)(f"'{path}': {e}") from None
+
+
+def _load_ir_from_bytes(raw: bytes, path: str, *, classifier: bool) -> QuantModel:
     model = parse_flatbuffer(raw, path)
     g = _Graph(model, path, raw)
     r = _Reader(g)
@@ -664,7 +752,7 @@ def load_ir_from_bytes(raw: bytes, path: str = "<bytes>", *, classifier: bool = 
         for i in list(op.inputs) + list(op.outputs):
             if int(i) >= len(g.tensors) or int(i) < -1:
                 raise ModelError(f"'{path}' is malformed: op {n} refers to tensor {int(i)} of {len(g.tensors)}")
-    names = [op_name(model, op) for op in ops]
+    names = [_op_name(model, op) for op in ops]
     allowed = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "FULLY_CONNECTED", "SOFTMAX", "STRIDED_SLICE", "REVERSE_V2",
                "CONCATENATION", "RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE", GRU_CUSTOM_CODE}
     bad = sorted({n for n in names if n not in allowed})
@@ -672,6 +760,16 @@ def load_ir_from_bytes(raw: bytes, path: str = "<bytes>", *, classifier: bool = 
         raise UnsupportedError(
             f"'{path}' uses unsupported op(s): {', '.join(bad)}", f"edgelstm supports {SUPPORTED_OPS}"
         )
+    for n, (op, name) in enumerate(zip(ops, names)):
+        lo, hi = _ARITY[name]
+        if not lo <= len(op.inputs) <= hi:
+            raise ModelError(f"'{path}' is malformed: {name} op {n} has {len(op.inputs)} inputs")
+        required = list(op.inputs) if name not in _OPTIONAL_INPUTS else [
+            op.inputs[i] for i in range(len(op.inputs)) if i not in _OPTIONAL_INPUTS[name]]
+        if any(int(i) < 0 for i in required) or any(int(i) < 0 for i in op.outputs):
+            raise ModelError(f"'{path}' is malformed: {name} op {n} lacks a required input or output tensor")
+        if name == GRU_CUSTOM_CODE:
+            _check_gru_tensor_types(g, op, n)
     if not any(n in ("UNIDIRECTIONAL_SEQUENCE_LSTM", GRU_CUSTOM_CODE) for n in names):
         if "WHILE" in names:
             pass
