@@ -38,6 +38,13 @@
 #if defined(EDGELSTM_PATH_DSP)
 #include <arm_acle.h>
 #endif
+/* x86-64 (and x86 with SSE2): SSE2 is part of the base instruction set, so the exported
+ * Makefile's plain -O2 has it; the portable C loop below is what the compilers do not vectorise
+ * well (they build the repeated input pattern element by element). */
+#if defined(EDGELSTM_PATH_PORTABLE) && !defined(EDGELSTM_FORCE_PORTABLE) && defined(__SSE2__)
+#include <emmintrin.h>
+#define EDGELSTM_DOT_SSE2 1
+#endif
 
 static inline int32_t edgelstm_dot_s8(const int8_t *w, const int8_t *x, int32_t n)
 {
@@ -263,6 +270,39 @@ static inline void edgelstm_dot4_u8s8(const uint8_t *w, const int8_t *v, int32_t
         a2 = h2;
         a3 = h3;
         v = v0;
+    }
+#elif defined(EDGELSTM_DOT_SSE2)
+    k = n >> 2;
+    if (k > 0) {
+        /* 16 MACs per block: the 4 inputs sign-extended to int16 and repeated for two rows,
+         * the 16 weights zero-extended to int16 (w + 128 <= 255 and |x| <= 128: PMADDWD's
+         * pair sums fit int32), two PMADDWD + PADDD. */
+        const __m128i zero = _mm_setzero_si128();
+        __m128i s01 = zero; /* int32 lanes: row 0, row 0, row 1, row 1 */
+        __m128i s23 = zero;
+        for (; k > 0; --k) {
+            int32_t xw;
+            __m128i xv;
+            __m128i wv;
+            memcpy(&xw, v, 4);
+            xv = _mm_cvtsi32_si128(xw);
+            xv = _mm_srai_epi16(_mm_unpacklo_epi8(xv, xv), 8);
+            xv = _mm_unpacklo_epi64(xv, xv);
+            wv = _mm_loadu_si128((const __m128i *)(const void *)w);
+            s01 = _mm_add_epi32(s01, _mm_madd_epi16(_mm_unpacklo_epi8(wv, zero), xv));
+            s23 = _mm_add_epi32(s23, _mm_madd_epi16(_mm_unpackhi_epi8(wv, zero), xv));
+            v += 4;
+            w += 16;
+        }
+        {
+            /* horizontal pair sums: [r0 + r0', r1 + r1'] of each register */
+            const __m128i t01 = _mm_add_epi32(s01, _mm_srli_epi64(s01, 32));
+            const __m128i t23 = _mm_add_epi32(s23, _mm_srli_epi64(s23, 32));
+            a0 = _mm_cvtsi128_si32(t01);
+            a1 = _mm_cvtsi128_si32(_mm_srli_si128(t01, 8));
+            a2 = _mm_cvtsi128_si32(t23);
+            a3 = _mm_cvtsi128_si32(_mm_srli_si128(t23, 8));
+        }
     }
 #else
     for (k = n >> 2; k > 0; --k) {

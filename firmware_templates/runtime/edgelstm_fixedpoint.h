@@ -25,7 +25,9 @@
  *   EDGELSTM_PATH_ARMV6M   Cortex-M0 / M0+ / M1 (__ARM_ARCH_6M__): no 64-bit multiply
  *                          instruction; the requantisation's 32x32->64 product is built from
  *                          16x16 MULS partial products (no __aeabi_lmul call).
- *   EDGELSTM_PATH_PORTABLE everything else (x86, RISC-V, ...): plain C99 the compiler schedules.
+ *   EDGELSTM_PATH_PORTABLE everything else (x86, RISC-V, ...): plain C99 the compiler schedules;
+ *                          on x86 with SSE2 (every x86-64) the dot products use SSE2 PMADDWD
+ *                          (edgelstm_dot_s8.h), the rest is the same C.
  * -DEDGELSTM_FORCE_PORTABLE selects the portable path on any target (what the benchmarks
  * compare against); -DEDGELSTM_FORCE_ARMV6M the ARMv6-M arithmetic on any target (tests run it on
  * the host). Every path gives the same bytes (tests/test_c_paths.py, tests/test_qemu.py). */
