@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from . import __version__
-from .errors import EdgelstmError
+from .errors import DataError, EdgelstmError
 from .fsutil import atomic_path, check_output_path, write_text_atomic
 
 CELLS = ("lstm", "gru")
@@ -81,17 +81,39 @@ class TrainResult:
     history: dict
 
 
-def normalization_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def normalization_stats(
+    X: np.ndarray, feature_names: list[str] | None = None, log: Callable[[str], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and variance over all frames of the training split.
 
     A feature with (numerically) zero variance gets variance 1, so that it normalises to zero
-    instead of being divided by epsilon and exploding on unseen data.
+    instead of being divided by epsilon and exploding on unseen data; ``log`` gets a note when
+    such a feature is not exactly constant (its spread is too small to be told from rounding).
+    A variance beyond float32 (values spread over more than ~1e19) cannot be stored in the
+    model's float32 normalisation: that is a one-line error asking to rescale the feature.
     """
     flat = X.reshape(-1, X.shape[-1]).astype(np.float64)
     mean = flat.mean(axis=0)
     var = flat.var(axis=0)
+    names = feature_names or [f"f{i}" for i in range(len(mean))]
+    big = np.flatnonzero(~(var < _F32_MAX))
+    if big.size:
+        i = int(big[0])
+        raise DataError(
+            f"feature '{names[i]}' spreads too widely for float32 normalisation (std {np.sqrt(var[i]):.3g})",
+            "rescale it, e.g. divide it by a power of ten, so its values stay below about 1e18",
+        )
     scale = np.maximum(np.abs(mean), 1.0)
-    var = np.where(var <= (1e-6 * scale) ** 2, 1.0, var)
+    constant = var <= (1e-6 * scale) ** 2
+    if log is not None:
+        spread = flat.max(axis=0) - flat.min(axis=0)
+        for i in np.flatnonzero(constant & (spread > 0)):
+            log(f"note: feature '{names[i]}' varies by only {np.sqrt(var[i]):.3g} (std) around {mean[i]:.6g}; "
+                "it is treated as constant (ignored): rescale it if it carries information")
+    var = np.where(constant, 1.0, var)
     return mean.astype(np.float32), var.astype(np.float32)
 
 
@@ -172,7 +194,7 @@ def train_model(ds, config: TrainConfig, *, log: Callable[[str], None] | None = 
 
     X, y = ds.X_train, ds.y_train
     n_classes = len(ds.class_names)
-    mean, var = normalization_stats(X)
+    mean, var = normalization_stats(X, list(ds.feature_names), log)
     keep, held = stratified_split(y, config.val_fraction, config.seed) if config.val_fraction > 0 else (
         np.arange(len(y)),
         np.array([], dtype=np.int64),

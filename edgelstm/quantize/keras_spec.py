@@ -173,6 +173,11 @@ def keras_to_spec(model, source: str = "") -> ModelSpec:
             # keras.layers.Normalization: (x - mean) / maximum(sqrt(variance), epsilon), in float32.
             norm_mean = mean
             norm_std = np.maximum(np.sqrt(var), np.float32(1e-7)).astype(np.float32)
+            if not (np.all(np.isfinite(norm_mean)) and np.all(np.isfinite(norm_std))):
+                raise UnsupportedError(
+                    f"{where} has a non-finite mean or variance (data beyond float32's range?)",
+                    "rescale the data and retrain",
+                )
             continue
         inner, bidir = layer, False
         if cls == "Bidirectional":
