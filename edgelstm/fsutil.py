@@ -17,19 +17,9 @@ from typing import Iterator
 from .errors import EdgelstmError
 
 
-def check_output_path(path: str | os.PathLike, *, what: str = "output file") -> Path:
-    """Check, before any work, that ``path`` can be written as a file.
-
-    Nothing is created: a missing parent folder is made only when the file is written
-    (:func:`atomic_path`), so a command that fails later leaves no empty folder behind. The
-    nearest existing folder is probed by creating (and removing) a temporary file in it, because
-    ``os.access`` answers yes to root everywhere, including /proc and read-only mounts.
-    """
-    p = Path(path)
-    if p.exists() and p.is_dir():
-        raise EdgelstmError(f"{what} '{p}' is a directory", "give a file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    anc = parent
+def _writable_ancestor(p: Path, what: str) -> Path:
+    """The nearest existing folder above ``p``, checked to accept new files (nothing is left)."""
+    anc = p.parent if str(p.parent) else Path(".")
     while not anc.exists() and anc != anc.parent:
         if anc.is_symlink():  # a dangling symlink: mkdir would fail on it
             raise EdgelstmError(f"cannot write {what} '{p}': '{anc}' is a broken symbolic link")
@@ -47,16 +37,45 @@ def check_output_path(path: str | os.PathLike, *, what: str = "output file") -> 
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
+    return anc
+
+
+def check_output_path(path: str | os.PathLike, *, what: str = "output file") -> Path:
+    """Check, before any work, that ``path`` can be written as a file.
+
+    Nothing is created: a missing parent folder is made only when the file is written
+    (:func:`atomic_path`), so a command that fails later leaves no empty folder behind. The
+    nearest existing folder is probed by creating (and removing) a temporary file in it, because
+    ``os.access`` answers yes to root everywhere, including /proc and read-only mounts.
+    """
+    p = Path(path)
+    if p.exists() and p.is_dir():
+        raise EdgelstmError(f"{what} '{p}' is a directory", "give a file name")
+    _writable_ancestor(p, what)
     return p
 
 
-def _make_parent(p: Path, what: str) -> Path:
+def _make_parent(p: Path, what: str) -> tuple[Path, list[Path]]:
+    """Create ``p``'s parent folders; returns (parent, the folders created, deepest first)."""
     parent = p.parent if str(p.parent) else Path(".")
+    created = []
+    d = parent
+    while not d.exists() and d != d.parent:
+        created.append(d)
+        d = d.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        _remove_empty(created)
         raise EdgelstmError(f"cannot create folder '{parent}' for {what} '{p}': {_reason(e)}") from None
-    return parent
+    return parent, created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed write created (deepest first; only if still empty)."""
+    for d in folders:
+        with contextlib.suppress(OSError):
+            d.rmdir()
 
 
 @contextlib.contextmanager
@@ -66,13 +85,15 @@ def atomic_path(
     """Yield a temporary path next to ``path``; rename it to ``path`` only on success.
 
     ``suffix`` lets libraries that insist on a file extension (Keras wants ``.keras``) write
-    to the temporary name.
+    to the temporary name. On failure nothing is left: neither the temporary file nor the
+    parent folders this call created.
     """
     p = check_output_path(path, what=what)
-    parent = _make_parent(p, what)
+    parent, created = _make_parent(p, what)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=parent)
     except OSError as e:
+        _remove_empty(created)
         raise EdgelstmError(
             f"cannot write {what} '{p}': no file can be created in '{parent}' ({_reason(e)})", "choose another location"
         ) from None
@@ -90,6 +111,7 @@ def atomic_path(
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        _remove_empty(created)
         raise
 
 
@@ -119,21 +141,18 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, what: str = "output
 def atomic_dir(path: str | os.PathLike, *, what: str = "output folder") -> Iterator[Path]:
     """Build a folder under a temporary name and move it to ``path`` when complete.
 
-    An existing ``path`` folder is replaced only after the new one is complete.
+    An existing ``path`` folder is replaced only after the new one is complete. On failure
+    nothing is left: neither the temporary folder nor the parent folders this call created.
     """
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise EdgelstmError(f"{what} '{p}' exists and is a file", "give a folder name")
-    parent = p.parent if str(p.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise EdgelstmError(f"cannot create folder '{parent}': {e.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise EdgelstmError(f"cannot write {what} '{p}': folder '{parent}' is not writable")
+    _writable_ancestor(p, what)
+    parent, created = _make_parent(p, what)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent))
     except OSError as e:
+        _remove_empty(created)
         raise EdgelstmError(
             f"cannot write {what} '{p}': no folder can be created in '{parent}' ({_reason(e)})", "choose another location"
         ) from None
@@ -153,6 +172,7 @@ def atomic_dir(path: str | os.PathLike, *, what: str = "output folder") -> Itera
             raise EdgelstmError(f"cannot write {what} '{p}': {_reason(e)}") from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
         raise
 
 
