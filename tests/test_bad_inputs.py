@@ -310,11 +310,33 @@ def _cases() -> list[Case]:
     add("verify", "data with other features", ["verify", "{w}/good", "--data", "{w}/f5.npz"], "5 features")
     add("verify", "data with NaN", ["verify", "{w}/good", "--data", "{w}/nan_test.npz"], "NaN")
     add("verify", "--samples 0", ["verify", "{w}/good", "--samples", "0"], "--samples")
+
+    # ---- report (gru.keras and gru_int8.tflite belong together)
+    def report(label, keras_model, int8_model, *needles, data="data.npz", out="rep", extra=(), outside=()):
+        out_arg = out if out.startswith("/") else f"{{w}}/{out}"
+        add("report", label, ["report", f"{{w}}/{keras_model}", f"{{w}}/{int8_model}", "--data", f"{{w}}/{data}",
+                              "--out", out_arg, *extra], *needles, outside=outside)
+
+    report("missing .keras", "missing.keras", "gru_int8.tflite", "does not exist")
+    report("truncated .tflite", "gru.keras", "trunc.tflite", "corrupt or truncated")
+    report("the two models swapped", "gru_int8.tflite", "gru.keras", ".tflite model", "Keras")
+    report("models that do not belong together", "model.keras", "gru_int8.tflite", "do not belong together")
+    report("unsupported layer in the .keras", "conv1d.keras", "gru_int8.tflite", "Conv1D")
+    report("NaN in the data", "gru.keras", "gru_int8.tflite", "NaN", data="nan_test.npz")
+    report("data with other feature count", "gru.keras", "gru_int8.tflite", "5 features", data="f5.npz")
+    report("--samples 0", "gru.keras", "gru_int8.tflite", "--samples", extra=("--samples", "0"))
+    report("output is a regular file", "gru.keras", "gru_int8.tflite", "afile", "file", out="afile")
+    report("output under a regular file", "gru.keras", "gru_int8.tflite", "afile", "is a file", out="afile/rep")
+    report("output in /proc", "gru.keras", "gru_int8.tflite", "/proc", out="/proc/edgelstm_rep",
+           outside=("/proc/edgelstm_rep",))
+    report("--c-dir is a file", "gru.keras", "gru_int8.tflite", "is a file", extra=("--c-dir", "{w}/afile"))
+    report("--c-dir is not an export", "gru.keras", "gru_int8.tflite", "not an edgelstm export",
+           extra=("--c-dir", "{w}/adir"))
     return cs
 
 
 CASES = _cases()
-COMMANDS = ["data radar", "data inspect", "train", "quantize", "simulate", "export-c", "verify"]
+COMMANDS = ["data radar", "data inspect", "train", "quantize", "simulate", "export-c", "verify", "report"]
 
 # Bugs in files this suite's author may not edit (reported to their owners): they must become
 # one-line errors too; strict=False so a fix does not break the suite before the marker goes.
@@ -447,6 +469,11 @@ def _make_keras_models(w: Path) -> None:
     save("norminf", lambda i: L.Dense(C)(L.LSTM(2)(inf_var(i))))
     k = (w / "model.keras").read_bytes()
     (w / "trunc.keras").write_bytes(k[: len(k) // 2])
+    # a float/int8 pair that belongs together, for `report` (edgelstm's GRU: no converter process)
+    from edgelstm.quantize.pipeline import CalibrationConfig, quantize_model
+
+    save("gru", lambda i: L.Dense(C)(L.GRU(2)(i)))
+    quantize_model(w / "gru.keras", w / "data.npz", w / "gru_int8.tflite", calib=CalibrationConfig(samples=20))
 
 
 def _make_exports(w: Path) -> None:
