@@ -1,8 +1,9 @@
 """Data that is merely unusual works end to end, through the real entry point.
 
-train (tiny, 1 epoch) -> quantize (--calib-samples 50) -> simulate, for one frame per sequence
-(T = 1), one feature (F = 1), 50 classes with string labels, 2,000-frame sequences, constant
-features (zero variance) and huge values (1e6); export-c + verify for T = 1 and F = 1.
+data inspect --plot -> train (tiny, 1 epoch) -> quantize (--calib-samples 50) -> simulate, for
+one frame per sequence (T = 1), one feature (F = 1), 50 classes with string labels, 2,000-frame
+sequences, constant features (zero variance) and huge values (1e6); export-c + verify for T = 1
+and F = 1.
 
 LSTM cases go through the TFLite converter (a child process each, the slow part); the GRU cases
 use edgelstm's own integer GRU. Every stage must succeed, simulate must report exactly the int8
@@ -67,6 +68,10 @@ def test_unusual_data_end_to_end(case, tmp_path):
         need_tflm()
     data = make_data(tmp_path / f"{case}.npz", T, F, C, n_per, kind, string_labels)
     keras_model, model = tmp_path / "m.keras", tmp_path / "m_int8.tflite"
+
+    png = tmp_path / "examples.png"
+    ok(run_main("data", "inspect", data, "--plot", png, "-q"), "data inspect --plot")
+    assert png.stat().st_size > 1000
 
     ok(run_main("train", "--data", data, "--cell", cell, "--units", "3", "--epochs", "1", "--out", keras_model,
                 "-q"), "train")
