@@ -176,6 +176,8 @@ def _cases() -> list[Case]:
     inspect("values beyond float32 (1e41)", "huge.npz", "inf", "float32")
     inspect("CSV with a non-numeric value", "bad.csv", "line 3", "abc")
     inspect("CSV with a header only", "hdronly.csv", "zero sequences")
+    inspect("CSV with a NaN frame number", "nanframe.csv", "line 6", "frame number")
+    inspect("integer labels up to 5e9 (was a hang)", "biglabel.npz", "5000000001 classes")
     add("data inspect", "plot under a regular file", ["data", "inspect", "{w}/data.npz", "--plot", "{w}/afile/p.png"],
         "afile", "is a file")
     add("data inspect", "plot in /proc", ["data", "inspect", "{w}/data.npz", "--plot", "/proc/edgelstm_p.png"], "/proc",
@@ -437,6 +439,9 @@ def _make_data(w: Path) -> None:
     np.savez(w / "e20.npz", X_train=X(40) * np.float32(1e20), y_train=y, X_test=X(12) * np.float32(1e20), y_test=yt)
     (w / "bad.csv").write_text("sequence_id,frame,a,label\n1,0,1.0,x\n1,1,abc,x\n")
     (w / "hdronly.csv").write_text("sequence_id,frame,a,label\n")
+    rows = [f"{s},{'nan' if (s, t) == (1, 1) else t},{t * 0.5},{s % 2}" for s in range(6) for t in range(3)]
+    (w / "nanframe.csv").write_text("sequence_id,frame,a,label\n" + "\n".join(rows) + "\n")
+    np.savez(w / "biglabel.npz", X_train=X(10), y_train=np.array([0, 5_000_000_000] * 5))
     z = (w / "data.npz").read_bytes()
     (w / "trunc.npz").write_bytes(z[: len(z) // 2])
 

@@ -320,6 +320,10 @@ def _read_csv(p: Path, where: str) -> dict:
     except ValueError:
         bad = next(i for i, f in enumerate(frames) if not _is_number(f))
         raise DataError(f"{where}: line {bad + 2} has a non-numeric frame number '{frames[bad][:30]}'") from None
+    if not np.all(np.isfinite(frame_no)):
+        bad = int(np.flatnonzero(~np.isfinite(frame_no))[0])
+        raise DataError(f"{where}: line {bad + 2} has a frame number that is not finite: '{frames[bad][:30]}'",
+                        "frame numbers order the frames")
     bad_split = sorted(set(splits) - set(_SPLITS))
     if bad_split:
         raise DataError(f"{where}: split column has value(s) {', '.join(bad_split)[:80]}", "use 'train' or 'test'")
@@ -388,7 +392,7 @@ def _is_int(s: str) -> bool:
         v = float(s)
     except ValueError:
         return False
-    return math.isfinite(v) and v == int(v)
+    return math.isfinite(v) and v == int(v) and abs(v) < 2**53  # exact in float64, fits int64
 
 
 def _first_non_number(values: list[list[str]]) -> tuple[int, str]:
@@ -534,6 +538,11 @@ def _encode_labels(y_tr, y_te, class_names, where):
         hi = max(int(p.max()) for p in parts)
         if lo < 0:
             raise DataError(f"{where}: labels out of range: found label {lo}", "labels must be 0..C-1")
+        if class_names is None and hi >= MAX_CLASSES:  # before making hi + 1 names
+            raise DataError(
+                f"{where}: labels go up to {hi}, i.e. {hi + 1} classes; edgelstm supports {MIN_CLASSES}..{MAX_CLASSES}",
+                "labels are class indices 0..C-1 (or class names)",
+            )
         if class_names is None:
             class_names = [f"class_{i}" for i in range(hi + 1)]
         elif hi >= len(class_names):
