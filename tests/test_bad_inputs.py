@@ -177,7 +177,7 @@ def _cases() -> list[Case]:
     inspect("CSV with a non-numeric value", "bad.csv", "line 3", "abc")
     inspect("CSV with a header only", "hdronly.csv", "zero sequences")
     inspect("CSV with a NaN frame number", "nanframe.csv", "line 6", "frame number")
-    inspect("integer labels up to 5e9 (was a hang)", "biglabel.npz", "5000000001 classes")
+    inspect("integer labels up to 5e9 (was a hang)", "biglabel.npz", "5000000001 class")
     add("data inspect", "plot under a regular file", ["data", "inspect", "{w}/data.npz", "--plot", "{w}/afile/p.png"],
         "afile", "is a file")
     add("data inspect", "plot in /proc", ["data", "inspect", "{w}/data.npz", "--plot", "/proc/edgelstm_p.png"], "/proc",

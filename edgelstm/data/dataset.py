@@ -540,8 +540,8 @@ def _encode_labels(y_tr, y_te, class_names, where):
             raise DataError(f"{where}: labels out of range: found label {lo}", "labels must be 0..C-1")
         if class_names is None and hi >= MAX_CLASSES:  # before making hi + 1 names
             raise DataError(
-                f"{where}: labels go up to {hi}, i.e. {hi + 1} classes; edgelstm supports {MIN_CLASSES}..{MAX_CLASSES}",
-                "labels are class indices 0..C-1 (or class names)",
+                f"{where} has {hi + 1} class(es) (labels up to {hi}); edgelstm supports {MIN_CLASSES}..{MAX_CLASSES}",
+                "labels are class indices 0..C-1 (or class names); merge classes",
             )
         if class_names is None:
             class_names = [f"class_{i}" for i in range(hi + 1)]
