@@ -133,7 +133,7 @@ def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKern
         ah = k.recurrent_preactivations(h8)
         pre_zr = ax[:, : 2 * U] + ah[:, : 2 * U]
         clamp(pre_zr, -32768.0, 32767.0, out=pre_zr)
-        zr = np.take(k.sigmoid, pre_zr.astype(np.intp) + 32768)
+        zr = np.take(k.sigmoid, pre_zr.astype(np.intp) + 32768, mode="wrap")
         z = zr[:, :U]
         r = zr[:, U:]
         if op.reset_after:
@@ -151,7 +151,7 @@ def run_gru(op: GruOp, x: np.ndarray, trace: dict | None = None, kernel: GruKern
         if trace is not None:
             sat_counts[:2] += ((pre_zr == fp.INT16_MAX) | (pre_zr == fp.INT16_MIN)).reshape(N, 2, U).sum(axis=(0, 2))
             sat_counts[2] += int(((n_pre == fp.INT16_MAX) | (n_pre == fp.INT16_MIN)).sum())
-        n = np.take(k.tanh, n_pre + 32768)
+        n = np.take(k.tanh, n_pre + 32768, mode="wrap")
         # h16 = sat16(n + RDBP(z * (h16 - n), 15)); |z * (h16 - n)| <= 32767 * 65535 < 2^31
         d = h16 - n
         d *= z

@@ -83,7 +83,7 @@ class LstmKernel:
 
     def activations(self, pre: np.ndarray) -> np.ndarray:
         """sigmoid (i, f, o) and tanh/sigmoid (g) of (N, 4U) int16 pre-activations, by table."""
-        return np.take(self.gate_table, (pre + self.gate_offset).astype(np.intp))
+        return np.take(self.gate_table, (pre + self.gate_offset).astype(np.intp), mode="wrap")
 
 
 def _out_mul(a: np.ndarray, b: np.ndarray, m: int, right: int, zp: int) -> np.ndarray:
@@ -136,13 +136,13 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
             if clip > 0:
                 clamp(c, -clip, clip, out=c)
             # UpdateLstmHidden: h = tanh(c) * o, requantized to the hidden tensor (int8, zp_h).
-            hq = _out_mul(np.take(k.tanh_cell32, c + 32768), o_g, om.multiplier, -om.shift, om.output_offset)
+            hq = _out_mul(np.take(k.tanh_cell32, c + 32768, mode="wrap"), o_g, om.multiplier, -om.shift, om.output_offset)
         else:
             c64 = fp.sat16(mul_elementwise(f_g, c, fcm) + mul_elementwise(i_g, g_g, im))
             if clip > 0:
                 c64 = clamp(c64, -clip, clip)
             c = c64.astype(np.int32)
-            hq = mul_elementwise(np.take(k.tanh_cell32, c + 32768), o_g, om)
+            hq = mul_elementwise(np.take(k.tanh_cell32, c + 32768, mode="wrap"), o_g, om)
         out[:, t, :] = hq
         h = hq.astype(np.float64)
         if cells is not None:
