@@ -344,3 +344,29 @@ def test_parse_flatbuffer_rejects_garbage_quickly():
             load_ir_from_bytes(raw, "g.tflite")
     with pytest.raises(ModelError):
         parse_flatbuffer(b"\x08\0\0\0TFL3" + b"\xff" * 64, "g.tflite")
+
+
+BAD_METADATA = {
+    "fewer class names than outputs": ({"class_names": ["a", "b"]}, "2 class names for 3 outputs"),
+    "class names not a list": ({"class_names": "abc"}, "class_names"),
+    "feature names for other features": ({"feature_names": ["x"]}, "1 feature names"),
+    "normalisation std zero": ({"normalization": {"mean": [0, 0], "std": [1, 0]}}, "not positive"),
+    "normalisation mean NaN": ({"normalization": {"mean": [float("nan"), 0], "std": [1, 1]}}, "non-finite"),
+    "normalisation as a list": ({"normalization": [1, 2]}, "not an object"),
+    "normalisation of other length": ({"normalization": {"mean": [0, 0, 0], "std": [1, 1, 1]}}, "3 features"),
+    "accuracy not an object": ({"accuracy": [1]}, "accuracy"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_METADATA))
+def test_corrupt_edgelstm_metadata_is_a_model_error(case):
+    """A hand-edited metadata JSON gives one line naming the field (was a TypeError or a warning)."""
+    from edgelstm.quantize.tflite_writer import embed_edgelstm_metadata
+
+    meta, needle = BAD_METADATA[case]
+    raw = embed_edgelstm_metadata(synth_lstm_tflite(SynthSpec(window=4, features=2, classes=3)), meta)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ModelError) as e:
+            load_ir_from_bytes(raw, "meta.tflite")
+    assert needle in str(e.value) and "meta.tflite" in str(e.value)

@@ -826,6 +826,11 @@ def _load_ir_from_bytes(raw: bytes, path: str, *, classifier: bool) -> QuantMode
     qm.info.extra.setdefault("reader_notes", r.notes)
     if qm.info.norm_mean is not None and len(qm.info.norm_mean) != qm.n_features:
         raise ModelError(f"'{path}': metadata normalisation has {len(qm.info.norm_mean)} features, model input {qm.n_features}")
+    names = qm.info.class_names
+    if classifier and names is not None and len(names) != qm.n_outputs:
+        raise _corrupt_metadata(f"{len(names)} class names for {qm.n_outputs} outputs")
+    if qm.info.feature_names is not None and len(qm.info.feature_names) != qm.n_features:
+        raise _corrupt_metadata(f"{len(qm.info.feature_names)} feature names for {qm.n_features} input features")
     return qm
 
 
