@@ -141,6 +141,7 @@ def _cases() -> list[Case]:
     add("data radar", "output in /proc (not writable)", ["data", "radar", "--out", "/proc/edgelstm_x.npz", *small],
         "/proc", outside=("/proc/edgelstm_x.npz",))
     add("data radar", "output is a directory", ["data", "radar", "--out", "{w}/adir", *small], "directory")
+    add("data radar", "output not .npz", ["data", "radar", "--out", "{w}/x.csv", *small], ".npz")
     add("data radar", "zero training sequences", ["data", "radar", "--out", "{w}/x.npz", "--train", "0"], "--train")
     add("data radar", "zero frames", ["data", "radar", "--out", "{w}/x.npz", "--frames", "0"], "--frames")
     add("data radar", "SNR range min > max", ["data", "radar", "--out", "{w}/x.npz", "--snr-db", "10", "0", *small],

@@ -92,6 +92,9 @@ def radar_cmd(out: Output, **opts) -> None:
     with micro-motion (limbs, wheels, rotor blades, wings), random trajectory, aspect, speed,
     RCS fluctuation and SNR, plus clutter, noise and interference spikes (docs/radar_data.md).
     """
+    if Path(opts["out_path"]).suffix.lower() != ".npz":
+        raise EdgelstmError(f"--out '{opts['out_path']}' must be a file name ending in .npz (the dataset is an NPZ "
+                            "archive)", "e.g. --out radar.npz")
     check_output_path(opts["out_path"], what="dataset file")
     cfg = _radar_config(opts)
     cfg.validate()  # before the progress bar: bad settings are one line, nothing written
