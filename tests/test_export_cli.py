@@ -332,10 +332,14 @@ def test_verify_detects_a_tampered_library(model_file, tmp_path, edgelstm_exe):
     out = tmp_path / "t"
     assert invoke("export-c", model_file, "--out", out, "--name", "t", "--test-vectors", 3, "-q").exit_code == 0
     c = (out / "t_model.c").read_text()
-    head, rest = c.split("static const int8_t t_lstm_0_wh[", 1)
-    size, body = rest.split("] = {\n", 1)
-    first, tail = body.split(",", 1)
-    (out / "t_model.c").write_text(f"{head}static const int8_t t_lstm_0_wh[{size}] = {{\n    {127 if int(first) < 0 else -127},{tail}")
+    # The weights are written in both encodings (#if EDGELSTM_LSTM_PAIRED): tamper with both.
+    parts = c.split("static const int8_t t_lstm_0_wh[")
+    assert len(parts) >= 2
+    for k in range(1, len(parts)):
+        size, body = parts[k].split("] = {\n", 1)
+        first, tail = body.split(",", 1)
+        parts[k] = f"{size}] = {{\n    {127 if int(first) < 0 else -127},{tail}"
+    (out / "t_model.c").write_text("static const int8_t t_lstm_0_wh[".join(parts))
     proc = run_cli(edgelstm_exe, "verify", out, "--samples", 300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "bit-exact: NO" in proc.stdout and "expected" in proc.stdout

@@ -205,11 +205,14 @@ def test_verify_cli_reports_mismatches_of_a_tampered_export(tmp_path):
     export_c(model, out, name="t", n_vectors=2)
     src = out / "t_model.c"
     text = src.read_text()
+    # The weights are written in both encodings (#if EDGELSTM_LSTM_PAIRED): change both.
     i = text.index("t_lstm_0_wx[")
-    j = text.index("{", i) + 1
-    k = text.index(",", j)
-    old = int(text[j:k].strip())
-    text = text[:j] + f" {old + 1 if old < 127 else old - 1}" + text[k:]
+    while i >= 0:
+        j = text.index("{", i) + 1
+        k = text.index(",", j)
+        old = int(text[j:k].strip())
+        text = text[:j] + f" {old + 1 if old < 127 else old - 1}" + text[k:]
+        i = text.find("t_lstm_0_wx[", k)
     src.write_text(text)
     r = invoke("verify", out, "--target", "qemu-cortex-m4", "--samples", 30, "--json")
     assert r.exit_code == 1

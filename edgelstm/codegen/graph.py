@@ -47,10 +47,25 @@ def _check_shift(value: int, lo: int, hi: int, what: str, where: str) -> None:
 
 
 def _check_multiplier(value: int, what: str, where: str) -> None:
-    # The kernels' one-multiply requantisation (edgelstm_fixedpoint.h edgelstm_mbqm) needs a
-    # non-negative Q31 multiplier: what QuantizeMultiplier gives for every positive scale.
-    if not 0 <= int(value) < 2**31:
-        raise UnsupportedError(f"{where}: {what} {int(value)} is outside [0, 2^31), which the C runtime does not handle")
+    # The kernels' requantisation (edgelstm_fixedpoint.h edgelstm_rqu16 / edgelstm_mbqm) needs a
+    # normalised Q31 multiplier: what QuantizeMultiplier gives, 0 for a zero scale, [2^30, 2^31)
+    # for every other.
+    v = int(value)
+    if not (v == 0 or 2**30 <= v < 2**31):
+        raise UnsupportedError(f"{where}: {what} {v} is neither 0 nor in [2^30, 2^31) (a normalised Q31 multiplier), "
+                               "which the C runtime does not handle")
+
+
+def _check_lstm_mul(mp, what: str, where: str, offsets: tuple[int, int], act: tuple[int, int]) -> None:
+    """The LSTM's element-wise products as TFLM builds them (CreateInterGateMulParams)."""
+    _check_shift(mp.shift, -31, 31, f"{what} multiplier shift", where)
+    _check_multiplier(mp.multiplier, f"{what} multiplier", where)
+    if not offsets[0] <= int(mp.output_offset) <= offsets[1]:
+        raise UnsupportedError(f"{where}: {what} product output offset {int(mp.output_offset)} "
+                               f"(C runtime: {offsets[0]}..{offsets[1]})")
+    if (int(mp.act_min), int(mp.act_max)) != act:
+        raise UnsupportedError(f"{where}: {what} product range [{int(mp.act_min)}, {int(mp.act_max)}] "
+                               f"(C runtime: [{act[0]}, {act[1]}])")
 
 
 def check_supported(qm: QuantModel) -> None:
@@ -82,9 +97,9 @@ def check_supported(qm: QuantModel) -> None:
             offs_h = {g.recurrent_fc.input_offset for g in op.gates.values()}
             if len(offs_x) != 1 or len(offs_h) != 1:
                 raise UnsupportedError(f"{where}: gates disagree on the input or hidden zero point")
-            for mp, what in ((op.forget_cell_mul, "forget"), (op.input_mul, "input"), (op.output_mul, "output")):
-                _check_shift(mp.shift, -31, 31, f"{what} multiplier shift", where)
-                _check_multiplier(mp.multiplier, f"{what} multiplier", where)
+            _check_lstm_mul(op.forget_cell_mul, "forget", where, (0, 0), (-32768, 32767))
+            _check_lstm_mul(op.input_mul, "input", where, (0, 0), (-32768, 32767))
+            _check_lstm_mul(op.output_mul, "output", where, (-128, 127), (-128, 127))
             if op.tanh_cell_multiplier == 0:
                 _check_shift(op.tanh_cell_left_shift, 0, 29, "cell tanh left shift", where)
             else:

@@ -46,18 +46,47 @@ class HeaderInfo:
     streaming_reason: str = ""
 
 
-def blocked_rows(rows) -> np.ndarray:
-    """R rows (R, n) of int8 weights -> the runtime's "blocked" group (edgelstm_dot_s8.h), uint8 w + 128.
+def lstm_unit_bytes(rows, paired: bool = False) -> np.ndarray:
+    """The four gate rows (i, f, g, o) x n of one LSTM unit -> the runtime's weight bytes (uint8).
 
-    floor(n / 4) blocks of 4R bytes (row r's 4 columns at 4r .. 4r+3), then the n % 4 last
-    columns, R bytes each (row r at r): every input load of the kernels serves all R rows.
+    Column pairs (runtime edgelstm_config.h / edgelstm_dot_s8.h): for columns (j, k) = (2p, 2p+1)
+    the words [i_j, g_j, i_k, g_k] [f_j, o_j, f_k, o_k]; a last odd column as [i_j, g_j, f_j, o_j].
+    Bytes of i and f are w + 128; those of g and o are w + 128 too, or w itself (``paired``: the
+    encoding the DSP and SSE2 kernels read, whose 16-bit halves i_j + 128 + 256 g_j feed one
+    SMLAD / PMADDWD per two rows).
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    R, n = rows.shape
-    nb = n // 4
-    head = rows[:, : 4 * nb].reshape(R, nb, 4).transpose(1, 0, 2).reshape(-1)
-    tail = rows[:, 4 * nb :].T.reshape(-1)
-    return (np.concatenate([head, tail]) + 128).astype(np.uint8)
+    r = np.asarray(rows, dtype=np.int64)
+    if r.ndim != 2 or r.shape[0] != 4:
+        raise ValueError(f"expected the 4 gate rows of a unit, got shape {r.shape}")
+    i, f, g, o = r + 128
+    if paired:
+        g, o = r[2] & 0xFF, r[3] & 0xFF
+    m = r.shape[1] // 2
+    j, k = slice(0, 2 * m, 2), slice(1, 2 * m, 2)
+    pairs = np.stack([i[j], g[j], i[k], g[k], f[j], o[j], f[k], o[k]], axis=1).reshape(-1)
+    last = np.array([i[-1], g[-1], f[-1], o[-1]], np.int64) if r.shape[1] % 2 else np.zeros(0, np.int64)
+    return np.concatenate([pairs, last]).astype(np.uint8)
+
+
+def blocked_rows(rows) -> np.ndarray:
+    """The bytes of one unit's rows as NAME_model.c lists them first (the offset encoding)."""
+    return lstm_unit_bytes(rows, paired=False)
+
+
+def scratch_int16(ops) -> int:
+    """int16 elements of the recurrent layers' shared work buffer (``gate_scratch``).
+
+    A GRU step keeps its gates there (4 x units). An LSTM step keeps there the copies of its
+    inputs x and h that it widens once per step (runtime edgelstm_dot_s8.h: at most 4 bytes per
+    value, plus 2 bytes to align them to 4): 2 (F + U) + 1 int16. At least 4 x units either way
+    (the size the buffer has always had).
+    """
+    n = 1
+    for op in ops:
+        n = max(n, 4 * op.units)
+        if op.kind == "lstm":
+            n = max(n, 2 * (op.input_size + op.units) + 1)
+    return n
 
 
 def _acc(v) -> str:
@@ -87,6 +116,22 @@ class _Emitter:
         self.data.append(c_array(ctype, cname, vals, per_line=per_line, comment=comment))
         return cname
 
+    def dual_array(self, cname: str, offset_bytes, paired_bytes, comment: str) -> str:
+        """An LSTM weight array in its two encodings (runtime edgelstm_config.h), one compiled in."""
+        a = np.asarray(offset_bytes, dtype=np.uint8).reshape(-1)
+        b = np.asarray(paired_bytes, dtype=np.uint8).reshape(-1)
+        assert a.size == b.size
+        self.weights_bytes += a.size
+
+        def text(v: np.ndarray) -> str:
+            return "EDGELSTM_ALIGNED4 " + c_array("int8_t", cname, v.view(np.int8), per_line=24)
+
+        self.data.append(
+            f"/* {c_comment_text(comment)}: bytes of i and f w + 128, of g and o w + 128 (below) or w "
+            f"(EDGELSTM_LSTM_PAIRED: DSP and SSE2 kernels) */\n"
+            f"#if !EDGELSTM_LSTM_PAIRED\n{text(a)}#else\n{text(b)}#endif\n")
+        return cname
+
     # -- parameters ---------------------------------------------------------------------------
     def lstm_params(self, op) -> None:
         n = self.ident(op)
@@ -99,18 +144,22 @@ class _Emitter:
                        for g in gs])  # (4, U)
         bh = np.stack([h_off * g.recurrent_fc.weights.astype(np.int64).sum(1) for g in gs])
         U, F = op.units, op.input_size
-        # Unit-major: the rows i_u, f_u, g_u, o_u of each unit as one blocked group (runtime
-        # edgelstm_dot_s8.h), weights + 128; biases (U, 4).
-        wx = np.concatenate([blocked_rows(np.stack([g.input_fc.weights[u] for g in gs])) for u in range(U)])
-        wh = np.concatenate([blocked_rows(np.stack([g.recurrent_fc.weights[u] for g in gs])) for u in range(U)])
+
+        # Unit-major: the rows i_u, f_u, g_u, o_u of each unit together as column pairs (runtime
+        # edgelstm_config.h), in both encodings; biases (U, 4).
+        def unit_major(which: str, paired: bool) -> np.ndarray:
+            return np.concatenate([lstm_unit_bytes(np.stack([getattr(g, which).weights[u] for g in gs]), paired)
+                                   for u in range(U)])
         self.data.append(f"/* ---- {op.name}: LSTM({U}), input {F} (zero point {-x_off}), hidden zero point "
                          f"{op.hidden_zero_point} (scale {op.hidden_scale:.9g}), cell scale 2^{op.cell_scale_power}, "
                          f"{op.time_steps} time steps ---- */\n")
-        # int8_t arrays holding the bytes of w + 128 (w ^ 0x80); the kernels read them as uint8.
-        a_wx = self.array("int8_t", f"{n}_wx", wx.view(np.int8),
-                          f"input weights, bytes of w + 128: per unit the rows i, f, g, o blocked ({U} x {4 * F})")
-        a_wh = self.array("int8_t", f"{n}_wh", wh.view(np.int8),
-                          f"recurrent weights, bytes of w + 128: per unit the rows i, f, g, o blocked ({U} x {4 * U})")
+        # int8_t arrays of the stored bytes (the kernels read them as uint8): the offset encoding
+        # first, the paired one in the #else (the preprocessor keeps the one the build's kernels
+        # read; only one is in flash). 4-byte aligned: the DSP path loads the words with LDM.
+        a_wx = self.dual_array(f"{n}_wx", unit_major("input_fc", False), unit_major("input_fc", True),
+                               f"input weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * F})")
+        a_wh = self.dual_array(f"{n}_wh", unit_major("recurrent_fc", False), unit_major("recurrent_fc", True),
+                               f"recurrent weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * U})")
         a_bx = self.array("int32_t", f"{n}_bx", fp.wrap_int32(bx.T), "b - zx * rowsum(W) (U, 4)")
         a_bh = self.array("int32_t", f"{n}_bh", fp.wrap_int32(bh.T), "-zh * rowsum(U) (U, 4)")
 
@@ -136,7 +185,8 @@ class _Emitter:
             f"    {c_i32(op.quantized_cell_clip)}, /* cell_clip */\n"
             f"    {c_i32(op.tanh_cell_multiplier)}, /* tanh_multiplier */\n"
             f"    {c_i32(op.tanh_cell_left_shift)}, /* tanh_left_shift */\n"
-            f"    {c_i32(op.hidden_zero_point)} /* hidden_zero_point */\n}};\n"
+            f"    {c_i32(op.hidden_zero_point)}, /* hidden_zero_point */\n"
+            f"    &EDGELSTM_LSTM_ENCODING /* the runtime reads the encoding of the weights above */\n}};\n"
         )
         self.param[op.name] = n
 
@@ -305,8 +355,8 @@ class _Emitter:
             fields.append((f"h{li}", "int8_t", op.units,
                            f"{op.name} hidden state h (int8, scale {op.hidden_scale:.6g}, zero point {op.hidden_zero_point})"))
             fields.append((f"c{li}", "int16_t", op.units, f"{op.name} cell state c (int16, scale 2^{op.cell_scale_power})"))
-        max_u = max(op.units for op in plan.recurrent_ops)
-        fields.append(("gate_scratch", "int16_t", 4 * max_u, "work buffer of NAME_step (no meaning between calls)"))
+        n_scratch = scratch_int16(plan.recurrent_ops)
+        fields.append(("gate_scratch", "int16_t", n_scratch, "work buffer of NAME_step (no meaning between calls)"))
         decl = "typedef struct {\n" + "".join(
             f"    {ct} {fn}[{cnt}]; /* {c_comment_text(cm.replace('NAME', name))} */\n" for fn, ct, cnt, cm in fields
         ) + f"}} {name}_state_t;\n"
@@ -318,8 +368,8 @@ class _Emitter:
                 reset.append(f"    edgelstm_gru_reset_s8_s16(&{self.param[op.name]}, s->h{li}, s->s{li});")
             else:
                 reset.append(f"    edgelstm_lstm_reset_s8_s16(&{self.param[op.name]}, s->h{li}, s->c{li});")
-        reset.append("    {\n        int32_t k;\n"
-                     f"        for (k = 0; k < {4 * max_u}; ++k) {{\n            s->gate_scratch[k] = 0;\n        }}\n    }}")
+        # gate_scratch is not cleared: every step writes what it reads there (and a loop of stores
+        # compiles to a memset call, 166 bytes of flash on a Cortex-M0).
         reset.append("}\n")
 
         # NAME_step: the per-frame chain up to the last recurrent layer.
@@ -386,12 +436,13 @@ class _Emitter:
         offsets, arena = arena_plan(qm)
         lstms = [op for op in qm.ops if op.kind in RECURRENT]
         max_u = max(op.units for op in lstms)
+        n_scratch = scratch_int16(lstms)
         decl = (
             "typedef struct {\n"
             f"    int8_t arena[{arena}]; /* activations of the whole window (offsets fixed at export) */\n"
             f"    int8_t h[{max_u}]; /* recurrent state of the layer being run */\n"
             f"    int16_t c[{max_u}]; /* LSTM cell state / GRU Q0.15 state */\n"
-            f"    int16_t gate_scratch[{4 * max_u}];\n"
+            f"    int16_t gate_scratch[{n_scratch}];\n"
             f"}} {name}_workspace_t;\n"
         )
         expr = {qm.input: "frames"}
@@ -417,7 +468,7 @@ class _Emitter:
             f"    return {name}_classify_ws(frames, n_frames, out, &ws);",
             "}\n",
         ]
-        ws_bytes = arena + max_u + 2 * max_u + 8 * max_u
+        ws_bytes = arena + max_u + 2 * max_u + 2 * n_scratch
         return decl, "\n".join(fn), arena, ws_bytes
 
     # -- float front end ------------------------------------------------------------------------

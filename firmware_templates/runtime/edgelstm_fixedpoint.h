@@ -18,35 +18,9 @@
 #define EDGELSTM_FIXEDPOINT_H
 
 #include <stdint.h>
+#include <string.h>
 
-/* Which code the kernels compile to, chosen at compile time (no run-time dispatch):
- *   EDGELSTM_PATH_DSP      Cortex-M4 / M33 / M7 (__ARM_FEATURE_DSP): SXTB16/UXTB16 + SMLAD dot
- *                          products, SMLAL requantisation, SSAT / QADD16.
- *   EDGELSTM_PATH_ARMV6M   Cortex-M0 / M0+ / M1 (__ARM_ARCH_6M__): no 64-bit multiply
- *                          instruction; the requantisation's 32x32->64 product is built from
- *                          16x16 MULS partial products (no __aeabi_lmul call).
- *   EDGELSTM_PATH_PORTABLE everything else (x86, RISC-V, ...): plain C99 the compiler schedules;
- *                          on x86 with SSE2 (every x86-64) the dot products use SSE2 PMADDWD
- *                          (edgelstm_dot_s8.h), the rest is the same C.
- * -DEDGELSTM_FORCE_PORTABLE selects the portable path on any target (what the benchmarks
- * compare against); -DEDGELSTM_FORCE_ARMV6M the ARMv6-M arithmetic on any target (tests run it on
- * the host). Every path gives the same bytes (tests/test_c_paths.py, tests/test_qemu.py). */
-#if defined(EDGELSTM_FORCE_PORTABLE)
-#define EDGELSTM_PATH_PORTABLE 1
-#define EDGELSTM_KERNEL_PATH "portable"
-#elif defined(EDGELSTM_FORCE_ARMV6M)
-#define EDGELSTM_PATH_ARMV6M 1
-#define EDGELSTM_KERNEL_PATH "armv6m"
-#elif defined(__ARM_FEATURE_DSP) && (defined(__GNUC__) || defined(__clang__))
-#define EDGELSTM_PATH_DSP 1
-#define EDGELSTM_KERNEL_PATH "dsp"
-#elif defined(__ARM_ARCH_6M__)
-#define EDGELSTM_PATH_ARMV6M 1
-#define EDGELSTM_KERNEL_PATH "armv6m"
-#else
-#define EDGELSTM_PATH_PORTABLE 1
-#define EDGELSTM_KERNEL_PATH "portable"
-#endif
+#include "edgelstm_config.h"
 
 #if defined(EDGELSTM_PATH_DSP)
 #include <arm_acle.h>
@@ -380,25 +354,16 @@ EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_sigmoid_q15(int32_t x)
     return (in < 0) ? 32768 - pos : pos;
 }
 
-/* edgelstm_tanh_int16 (TFLM Tanh on int16), shorter, the same value for every input (checked
- * on all int16 x for each parameter pair the tests use): for input_data < 0 TFLM's
- * (-r + 2^23 + 2^7 - 1) >> 8 equals -((r - 2^23 + 2^7) >> 8), the other sign's result negated. */
-EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_tanh_q15(int32_t x, int32_t input_multiplier, int32_t input_left_shift)
+/* edgelstm_tanh_int16 (TFLM Tanh on int16) on its input_data (edgelstm_tanh_in below), shorter,
+ * the same value for every input (checked on all int16 x for each parameter pair the tests use):
+ * for input_data < 0 TFLM's (-r + 2^23 + 2^7 - 1) >> 8 equals -((r - 2^23 + 2^7) >> 8), the
+ * other sign's result negated. */
+EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_tanh_q15_in(int32_t input_data)
 {
-    int32_t input_data;
-    uint32_t a;
-    uint32_t uh;
+    const uint32_t a = (input_data >= 0) ? (uint32_t)input_data : (0u - (uint32_t)input_data);
+    const uint32_t uh = a >> 8;
     uint32_t r;
     int32_t t;
-    if (input_multiplier == 0) {
-        input_data = edgelstm_u32_to_s32((uint32_t)x * (3u << input_left_shift)); /* wraps as TFLM's int32 */
-    } else {
-        const uint32_t rnd = (input_left_shift > 0) ? (1u << (input_left_shift - 1)) : 0u;
-        input_data = edgelstm_asr_s32(edgelstm_u32_to_s32((uint32_t)x * (uint32_t)input_multiplier + rnd),
-                                      input_left_shift);
-    }
-    a = (input_data >= 0) ? (uint32_t)input_data : (0u - (uint32_t)input_data);
-    uh = a >> 8;
     if (uh >= 255u) {
         r = 0xFFFFu << 8;
     } else {
@@ -408,6 +373,195 @@ EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_tanh_q15(int32_t x, int32_t input_mult
     }
     t = (int32_t)((r - (1u << 23) + (1u << 7)) >> 8); /* r >= 2^23: the table starts at 2^15 */
     return (input_data < 0) ? -t : t;
+}
+
+/* TFLM Tanh's input_data: x * (3 << left) for input_multiplier 0, (x * m + 2^(left-1)) >> left
+ * otherwise, in int32 with two's-complement wrap, as (k, r, s): wrap(x * k + r) >> s. */
+typedef struct {
+    int32_t k;
+    int32_t r;
+    int32_t s;
+} edgelstm_tanh_in_t;
+
+static inline edgelstm_tanh_in_t edgelstm_tanh_in_prepare(int32_t input_multiplier, int32_t input_left_shift)
+{
+    edgelstm_tanh_in_t t;
+    if (input_multiplier == 0) {
+        t.k = edgelstm_u32_to_s32(3u << input_left_shift);
+        t.r = 0;
+        t.s = 0;
+    } else {
+        t.k = input_multiplier;
+        t.r = (input_left_shift > 0) ? (int32_t)(1u << (input_left_shift - 1)) : 0;
+        t.s = input_left_shift;
+    }
+    return t;
+}
+
+static inline int32_t edgelstm_tanh_in(int32_t x, const edgelstm_tanh_in_t *t)
+{
+    return edgelstm_asr_s32(edgelstm_u32_to_s32((uint32_t)x * (uint32_t)t->k + (uint32_t)t->r), t->s);
+}
+
+/* edgelstm_tanh_int16 (TFLM Tanh on int16) in one call. */
+static inline int32_t edgelstm_tanh_q15(int32_t x, int32_t input_multiplier, int32_t input_left_shift)
+{
+    const edgelstm_tanh_in_t t = edgelstm_tanh_in_prepare(input_multiplier, input_left_shift);
+    return edgelstm_tanh_q15_in(edgelstm_tanh_in(x, &t));
+}
+
+/* ---- requantisation and activations of the DSP path ------------------------------------- */
+
+/* 2 x 16-bit multiply-add (SMLAD): a.lo * b.lo + a.hi * b.hi + acc, halves signed, wrapping.
+ * One instruction on the DSP path; C elsewhere, so the formulas below are checked on any host
+ * (tests/test_c_paths.py). */
+static inline int32_t edgelstm_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+#if defined(EDGELSTM_PATH_DSP)
+    return __smlad(a, b, acc);
+#else
+    const int32_t alo = (int32_t)(a & 0xFFFFu) - (int32_t)((a & 0x8000u) << 1);
+    const int32_t ahi = (int32_t)(a >> 16) - (int32_t)((a >> 15) & 0x10000u);
+    const int32_t blo = (int32_t)(b & 0xFFFFu) - (int32_t)((b & 0x8000u) << 1);
+    const int32_t bhi = (int32_t)(b >> 16) - (int32_t)((b >> 15) & 0x10000u);
+    return edgelstm_u32_to_s32((uint32_t)acc + (uint32_t)(alo * blo) + (uint32_t)(ahi * bhi));
+#endif
+}
+
+/* sat16(MBQM(x, m, shift)) for m = 0 or m >= 2^30 (what QuantizeMultiplier gives; export-c
+ * checks the LSTM's), any shift in [-31, 31] and any int32 x, in 7 instructions on the DSP path
+ * from 4 prepared words:
+ *
+ *   x' = wrap(x * 2^left)                              left = max(shift, 0)
+ *   Z  = SRDHM(x', m) = floor((x' (2m - 2^32) + x' 2^32 + 2^31) / 2^32)
+ *                                                       = SMMLAR(x', 2m - 2^32, x'): 2m - 2^32 is
+ *                                                         an int32 for m >= 2^30, and |Z| < 2^31
+ *   T  = Z - [x' < 0]  (e >= 1 only)                   e = max(-shift, 0)
+ *   RDBP(Z, e) = floor((T + 2^(e-1)) / 2^e) = floor(T / 2^e) + bit e-1 of T
+ *                                                       = ASRS by e (the carry is bit e-1), ADC #0
+ *
+ * (RDBP's threshold 2^(e-1) - 1 + [Z < 0] is round half up of Z - [Z < 0]; [Z < 0] may be
+ * replaced by [x' < 0]: with m > 0 they differ only when Z = 0, where both give 0.) For e = 0
+ * the sign term is masked off (fmask = 0) and ADDS of 0 clears the carry, so ASRS by 0 and ADC
+ * leave Z unchanged. m = 0 is left = 32: a register shift by 32 gives x' = 0, hence 0. */
+typedef struct {
+    int32_t m2s;   /* 2 m - 2^32 (as int32) */
+    int32_t left;  /* max(shift, 0); 32 for m = 0 */
+    int32_t fmask; /* -1 when shift < 0, else 0 */
+    int32_t e;     /* max(-shift, 0) */
+} edgelstm_rqu_t;
+
+/* Returns 0 (q unusable) for 0 < multiplier < 2^30. */
+static inline int32_t edgelstm_rqu_prepare(int32_t multiplier, int32_t shift, edgelstm_rqu_t *q)
+{
+    q->m2s = edgelstm_u32_to_s32((uint32_t)multiplier << 1);
+    q->left = (multiplier == 0) ? 32 : ((shift > 0) ? shift : 0);
+    q->fmask = (shift < 0) ? -1 : 0;
+    q->e = (shift < 0) ? -shift : 0;
+    return (multiplier == 0 || multiplier >= 0x40000000) ? 1 : 0;
+}
+
+/* The C formula of the DSP path's requantisation (tests/test_c_paths.py checks it against
+ * edgelstm_multiply_by_quantized_multiplier; the assembly in edgelstm_lstm_step_s8_s16.c is
+ * the same 7 steps). */
+static inline int32_t edgelstm_rqu16(int32_t x, const edgelstm_rqu_t *q)
+{
+    const int32_t x1 = (q->left >= 32) ? 0 : edgelstm_shl_wrap_s32(x, q->left);
+    const int64_t m = (int64_t)((uint32_t)q->m2s >> 1); /* 2m - 2^32 + 2^32 = 2m as uint32 */
+    const int32_t z = (int32_t)edgelstm_asr_s64((int64_t)x1 * m + ((int64_t)1 << 30), 31);
+    const int32_t t = z + (q->fmask & edgelstm_asr_s32(x1, 31));
+    const int32_t r = (q->e == 0) ? t : edgelstm_asr_s32(t, q->e) + (edgelstm_asr_s32(t, q->e - 1) & 1);
+    return edgelstm_sat16(r);
+}
+
+/* edgelstm_rqu16 on ARMv6-M (no 64-bit product): the same x', Z, RDBP with Z = SRDHM(x', m)
+ * from 16 x 16 MULS partial products (x' = xh 2^16 + xl, m = mh 2^16 + ml, xl and ml
+ * unsigned, mh in [2^14, 2^15) for m >= 2^30):
+ *   t  = xh ml + (xl ml >> 16)                  (|t| < 2^31)
+ *   w1 = xl mh + (t & 0xFFFF)                   (0 <= w1 < 2^31 - 2^15)
+ *   x' m = (xh mh + (t >> 16) + (w1 >> 16)) 2^32 + (w1 & 0xFFFF) 2^16 + (xl ml & 0xFFFF)
+ *   Z  = floor((x' m + 2^30) / 2^31) = 2 (xh mh + (t >> 16)) + ((w1 + 2^14) >> 15)
+ * 30 instructions of assembly on the core (edgelstm_lstm_step_s8_s16.c); this C is the same
+ * computation, checked against the reference on every path. */
+typedef struct {
+    int32_t mh;    /* m >> 16 */
+    int32_t ml;    /* m & 0xFFFF */
+    int32_t left;  /* as edgelstm_rqu_t */
+    int32_t fmask;
+    int32_t e;
+    int32_t c14;   /* 2^14 (the assembly loads it with the rest) */
+} edgelstm_rqm_t;
+
+static inline int32_t edgelstm_rqm_prepare(int32_t multiplier, int32_t shift, edgelstm_rqm_t *q)
+{
+    edgelstm_rqu_t u;
+    const int32_t ok = edgelstm_rqu_prepare(multiplier, shift, &u);
+    q->mh = multiplier >> 16;
+    q->ml = multiplier & 0xFFFF;
+    q->left = u.left;
+    q->fmask = u.fmask;
+    q->e = u.e;
+    q->c14 = 1 << 14;
+    return ok;
+}
+
+static inline int32_t edgelstm_rqm16_c(int32_t x, const edgelstm_rqm_t *q)
+{
+    const int32_t x1 = (q->left >= 32) ? 0 : edgelstm_shl_wrap_s32(x, q->left);
+    int32_t z;
+    int32_t tt;
+    int32_t r;
+    if (x1 >= -32768 && x1 <= 32767) {
+        /* |x'| < 2^15: x' m = x' mh 2^16 + x' ml with both products in int32, so
+         * Z = floor((x' mh 2^16 + x' ml + 2^30) / 2^31) = (x' mh + (x' ml >> 16) + 2^14) >> 15. */
+        z = edgelstm_asr_s32(x1 * q->mh + edgelstm_asr_s32(x1 * q->ml, 16) + (1 << 14), 15);
+    } else {
+        const uint32_t xl = (uint32_t)x1 & 0xFFFFu;
+        const int32_t xh = edgelstm_asr_s32(x1, 16);
+        const int32_t t = xh * q->ml + (int32_t)((xl * (uint32_t)q->ml) >> 16);
+        const int32_t w1 = (int32_t)xl * q->mh + (int32_t)((uint32_t)t & 0xFFFFu);
+        z = 2 * (xh * q->mh + edgelstm_asr_s32(t, 16)) + ((w1 + (1 << 14)) >> 15);
+    }
+    tt = z + (q->fmask & edgelstm_asr_s32(x1, 31));
+    r = (q->e == 0) ? tt : edgelstm_asr_s32(tt, q->e) + (edgelstm_asr_s32(tt, q->e - 1) & 1);
+    return edgelstm_sat16(r);
+}
+
+/* edgelstm_sigmoid_q15 as the DSP path computes it (the same value for every int16 x, tests
+ * check all 65,536): ua (512 - t) + ub t + 2^9 is one SMLAD of the table pair (ua, ub) (one
+ * unaligned 32-bit load; as int16 both are u - 2^16) with (512 - t, t), accumulator 2^25 + 2^9. */
+static inline int32_t edgelstm_sigmoid_q15_dsp(int32_t x)
+{
+    const int32_t in = x * 3;
+    const uint32_t s = (uint32_t)edgelstm_asr_s32(in, 31);
+    const uint32_t a = ((uint32_t)in ^ s) - s;
+    const uint32_t t = a & 0x1FFu;
+    uint32_t pair;
+    int32_t r;
+    memcpy(&pair, &edgelstm_sigmoid_table_uint16[a >> 9], 4); /* ua | ub << 16 (little endian) */
+    r = edgelstm_smlad(pair, (512u - t) | (t << 16), (1 << 25) + (1 << 9)) >> 10;
+    return (in < 0) ? 32768 - r : r;
+}
+
+/* edgelstm_tanh_q15(x, input_multiplier, input_left_shift) as the DSP path computes it, on
+ * in = wrap(x * k + r) >> s (edgelstm_tanh_input: k = 3 << left, r = s = 0 for the power-of-two
+ * case; k = multiplier, r = 2^(s-1), s = shift otherwise): |in| is clamped to 255 * 256 - 1,
+ * which gives TFLM's saturated 32767 (table[254] = 65534, table[255] = 65535), so the table pair
+ * never leaves the table; then the SMLAD interpolation with 8 fractional bits. */
+static inline int32_t edgelstm_tanh_q15_dsp(int32_t in)
+{
+    const uint32_t s = (uint32_t)edgelstm_asr_s32(in, 31);
+    uint32_t a = ((uint32_t)in ^ s) - s;
+    uint32_t pair;
+    uint32_t t;
+    int32_t r;
+    if (a > 65279u) {
+        a = 65279u;
+    }
+    t = a & 0xFFu;
+    memcpy(&pair, &edgelstm_sigmoid_table_uint16[a >> 8], 4);
+    r = edgelstm_smlad(pair, (256u - t) | (t << 16), (1 << 23) + (1 << 7)) >> 8; /* (r - 2^23 + 2^7) >> 8 */
+    return edgelstm_u32_to_s32(((uint32_t)r ^ s) - s);                          /* -r when in < 0 */
 }
 
 /* clamp(MBQM(a*b, m, s) + offset, act_min, act_max) of edgelstm_mul_requantize, prepared:

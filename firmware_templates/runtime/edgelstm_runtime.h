@@ -16,11 +16,20 @@
 
 #include <stdint.h>
 
+#include "edgelstm_config.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define EDGELSTM_RUNTIME_VERSION 2 /* 2: blocked w + 128 recurrent weights */
+/* 2: blocked w + 128 recurrent weights; 3: LSTM weights as column pairs (edgelstm_config.h),
+ * the step's scratch holds its widened inputs */
+#define EDGELSTM_RUNTIME_VERSION 3
+
+/* Defined by the LSTM kernel for the weight encoding it reads (edgelstm_config.h): the
+ * generated parameters point at it, so a model and a runtime built for different paths do not
+ * link. */
+extern const int32_t EDGELSTM_LSTM_ENCODING;
 
 /* clamp(MBQM(a * b, multiplier, shift) + offset, act_min, act_max)
  * (TFLM reference_integer_ops::MulElementwise, symmetric inputs). */
@@ -35,17 +44,18 @@ typedef struct {
 /* One TFLM int8x8_16 UNIDIRECTIONAL_SEQUENCE_LSTM layer (lstm_eval.h LstmStep), prepared.
  * The four gates i, f, g (cell), o of each unit are stored together so one step makes one pass
  * over the weights and every input load serves four rows (edgelstm_dot_s8.h): weights_x holds,
- * unit after unit, the "blocked" group of the unit's rows i_u, f_u, g_u, o_u (4F bytes per unit),
- * each weight stored as the byte of w + 128 (int8_t arrays the kernels read as uint8_t:
- * w ^ 0x80); weights_h likewise with 4U bytes per unit. The biases
- * are unit-major too: bias_x[4u + g]. The zero points are folded into the biases at export time
- * (an exact integer identity, wrapped to int32 as the simulator wraps the accumulator):
+ * unit after unit, the unit's rows as column pairs (4F bytes per unit; edgelstm_config.h: words
+ * [i_j, g_j, i_k, g_k] [f_j, o_j, f_k, o_k], a last odd column as [i, g, f, o]; i and f bytes
+ * w + 128, g and o bytes w or w + 128 as the path reads them); weights_h likewise with 4U bytes
+ * per unit. The biases are unit-major: bias_x[4u + g], gates i, f, g, o. The zero points are
+ * folded into the biases at export time (an exact integer identity, wrapped to int32 as the
+ * simulator wraps the accumulator):
  *   bias_x = b - zp_x * rowsum(W)      bias_h = -zp_h * rowsum(U). */
 typedef struct {
     int32_t units;                      /* U */
     int32_t input_size;                 /* F */
-    const int8_t *weights_x;            /* (U, 4F) input weights, blocked, bytes of w + 128 */
-    const int8_t *weights_h;            /* (U, 4U) recurrent weights, blocked, bytes of w + 128 */
+    const int8_t *weights_x;            /* (U, 4F) input weights, column pairs (above), 4-byte aligned */
+    const int8_t *weights_h;            /* (U, 4U) recurrent weights, likewise */
     const int32_t *bias_x;              /* (U, 4) */
     const int32_t *bias_h;              /* (U, 4) */
     int32_t multiplier_x[4];            /* per gate: W x requantised to Q3.12 */
@@ -59,6 +69,7 @@ typedef struct {
     int32_t tanh_multiplier;            /* reference_integer_ops::Tanh parameters for tanh(c) */
     int32_t tanh_left_shift;
     int32_t hidden_zero_point;          /* reset value of h */
+    const int32_t *encoding;            /* &EDGELSTM_LSTM_ENCODING (link-time check) */
 } edgelstm_lstm_params_s8_s16_t;
 
 /* edgelstm's integer GRU layer (spec: edgelstm/sim/gru.py; docs/gru_spec.md), prepared.
@@ -123,12 +134,13 @@ typedef struct {
 void edgelstm_lstm_reset_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, int8_t *h, int16_t *c);
 
 /* One time step. x: (F), h_in: (U), h_out: (U) may be h_in (updated in place), c: (U) updated
- * in place, gate_scratch: (4U) int16 work buffer. */
+ * in place, gate_scratch: int16 work buffer of max(4U, 2(F + U) + 1) elements (the step widens
+ * x and h into it). */
 void edgelstm_lstm_step_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int8_t *x, const int8_t *h_in,
                                int8_t *h_out, int16_t *c, int16_t *gate_scratch);
 
-/* A whole sequence from the reset state: x (T, F) -> y (T, U); h (U), c (U), gate_scratch (4U)
- * are work buffers. y must not overlap x. */
+/* A whole sequence from the reset state: x (T, F) -> y (T, U); h (U), c (U), gate_scratch
+ * (as for the step) are work buffers. y must not overlap x. */
 void edgelstm_lstm_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int8_t *x, int32_t time_steps, int8_t *y,
                           int8_t *h, int16_t *c, int16_t *gate_scratch);
 
