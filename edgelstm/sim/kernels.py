@@ -134,3 +134,95 @@ def pot_mul(a: np.ndarray, b: np.ndarray, right: int) -> np.ndarray:
     v >>= 1
     rdbp_inplace(v, right)
     return clamp(v, -32768, 32767, out=v)
+
+
+_MAGIC = 1.5 * 2.0**52  # x + _MAGIC rounds x to the nearest integer n, held as bits(_MAGIC) + n
+_MAGIC_BITS = int(np.array(_MAGIC).view(np.int64))  # 0x4338000000000000, divisible by 2^51
+
+
+class FoldedRequant:
+    """An FC layer with its requantisation folded into one float64 product (prepared once).
+
+    For inputs ``a`` (K, ...N) holding int8 values (zero point folded into ``bias``), the rows j of
+    ``w`` (rows, K) give, in an int64 view of the product (``__call__``)::
+
+        V_j = B_j + sat16(MBQM(sum_i w_ji a_i + bias_j, m_j, s_j)),   B_j = bits(1.5 * 2^52) >> r_j
+
+    Exactness (fixedpoint.py: SRDHM(X, m) = floor(X m / 2^31 + 1/2), MBQM = RDBP(SRDHM(acc 2^left, m), r)):
+
+    * y = (acc + bias) mf with mf = m 2^(left-31) is a multiple of 2^(left-31), and
+      floor(y + 1/2) = round_nearest(y + eps) with eps = 2^(left-32): y + eps is an odd multiple of
+      2^(left-32), never a tie, and lies in (n - 1/2, n + 1/2) for n = floor(y + 1/2).
+    * ``wa`` = [w mf | bias mf + eps] times [a; 1] is y + eps exactly: every partial sum (any BLAS
+      order, FMA or not) is a multiple of 2^(left-32) below (sum_i |w_ji| 128 + |bias_j|) mf + eps
+      < 2^(21+left) (checked here), so below 2^53 units.
+    * P + 1.5 * 2^52 (|P| < 2^51) lands in [2^52, 2^53) where doubles are the integers: the FPU
+      rounds to nearest, and the int64 view is bits(1.5 * 2^52) + n.
+    * RDBP(n, r) = (n + 2^(r-1) - [n < 0]) >> r; on the view, bits(1.5 * 2^52) is divisible by
+      2^r, so (V + 2^(r-1) - [V < bits]) >> r = (bits >> r) + RDBP(n, r).
+    * sat16 is a clamp of V against B_j - 32768, B_j + 32767.
+
+    ``ok`` is False when a bound fails (the caller keeps its generic path).
+    """
+
+    def __init__(self, w, bias, multiplier, shift, amax: int = 128):
+        w = np.asarray(w, dtype=np.int64)
+        rows = w.shape[0]
+        bias = np.zeros(rows, np.int64) if bias is None else np.broadcast_to(np.asarray(bias, np.int64), (rows,))
+        m = np.broadcast_to(np.asarray(multiplier, np.int64), (rows,))
+        sft = np.broadcast_to(np.asarray(shift, np.int64), (rows,))
+        left = np.maximum(sft, 0)
+        right = np.maximum(-sft, 0)
+        acc_bound = np.abs(w).sum(1) * amax + np.abs(bias)
+        mf = m.astype(np.float64) * 2.0 ** (left - 31.0)
+        eps = 2.0 ** (left - 32.0)
+        self.ok = bool(
+            rows > 0
+            and np.all(m >= 0)
+            and np.all(left <= 30)
+            and np.all(right <= 31)
+            and np.all(acc_bound * 2.0**left < _FLOAT_EXACT_ACC)  # (acc + bias) 2^left cannot wrap int32
+            and np.all((acc_bound * mf + eps) * 2.0 ** (32 - left) < 2.0**52)  # partial sums exact
+        )
+        self.rows = rows
+        self.wa = np.concatenate([w * mf[:, None], (bias * mf + eps)[:, None]], axis=1)
+        self.base = np.right_shift(_MAGIC_BITS, right)  # B_j (int64, per row)
+        # rows grouped into runs of equal right shift: RDBP and the clamp run per contiguous run
+        self.runs = []
+        j = 0
+        while j < rows:
+            k = j
+            while k < rows and right[k] == right[j]:
+                k += 1
+            self.runs.append((j, k, int(right[j]), int(self.base[j])))
+            j = k
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        """p: the float64 product ``wa @ [a; 1]`` (..., rows, N), in place -> its int64 view V."""
+        p += _MAGIC
+        v = p.view(np.int64)
+        for lo, hi, r, b in self.runs:
+            blk = v[..., lo:hi, :]
+            if r > 0:
+                neg = blk < _MAGIC_BITS
+                blk += 1 << (r - 1)
+                blk -= neg
+                blk >>= r
+            clamp(blk, b - 32768, b + 32767, out=blk)
+        return v
+
+
+def pot_mul_1shift(x: np.ndarray, r: int, tmp: np.ndarray) -> np.ndarray:
+    """MBQM(x, 2^30, -r) in place on int32 x (|x| <= 2^30, r >= 1), one shift.
+
+    SRDHM(x, 2^30) = w = floor((x + 1) / 2); RDBP(w, r) = floor((w + 2^(r-1) - [w < 0]) / 2^r)
+    = floor((x + 1 + 2^r - 2 [w < 0]) / 2^(r+1)) (floor(floor(a)/n + k/n) = floor((a + k)/n), k
+    integer). [w < 0] = [x <= -2]; at x = -1 both choices give (2^r - 1 +- 1) >> (r+1) = 0, so
+    [x < 0] = -(x >> 31) serves: x + (1 + 2^r) + 2 (x >> 31), then >> (r + 1).
+    """
+    np.right_shift(x, 31, out=tmp)
+    x += tmp
+    x += tmp
+    x += 1 + (1 << r)
+    x >>= r + 1
+    return x

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..ir import LstmOp
-from .kernels import Requant, clamp, mul_elementwise, pot_mul, rdbp_inplace
+from .kernels import FoldedRequant, Requant, clamp, mul_elementwise, pot_mul, pot_mul_1shift, rdbp_inplace
 
 GATE_ORDER = ("i", "f", "g", "o")
 
@@ -64,8 +64,60 @@ class LstmKernel:
         rows = np.array([0, 0, 1, 0])
         self.gate_offset = (np.repeat(rows, U) * 65536 + 32768).astype(np.float64)
         self.tanh_cell32 = fp.tanh_lut(op.tanh_cell_multiplier, op.tanh_cell_left_shift).astype(np.int32)
+        self._prepare_fast(op, act)
 
-    def input_preactivations(self, x: np.ndarray, block: int = 16) -> np.ndarray:
+    def _prepare_fast(self, op: LstmOp, act: np.ndarray) -> None:
+        """The transposed fast path of :func:`run_lstm` (``self.fast``): state (units, N), both FC
+        requantisations folded into their products (:class:`~edgelstm.sim.kernels.FoldedRequant`),
+        the cell products as single shifts. Taken only where every bound below holds."""
+        U = self.U
+        gs = [op.gates[k] for k in GATE_ORDER]
+        self.fx = FoldedRequant(self.wx, self.bx, np.concatenate([g.input_fc.multiplier for g in gs]),
+                                np.concatenate([g.input_fc.shift for g in gs]))
+        self.fh = FoldedRequant(self.wh, self.bh, np.concatenate([g.recurrent_fc.multiplier for g in gs]),
+                                np.concatenate([g.recurrent_fc.shift for g in gs]))
+        # One table for the gates' sat16(sum) (no branchy clamp before the lookup): the sum of two
+        # int16 values lies in [-65536, 65534]; each activation is padded with its saturated ends to
+        # 131,072 entries, sigmoid at 0, the cell gate's at 131,072:
+        #   gate_table[base_g + 65536 + s] = act_g(sat16(s)).
+        pad = np.empty((2, 131072), dtype=np.int32)
+        pad[:, :32768] = act[:, :1]
+        pad[:, 32768:98304] = act
+        pad[:, 98304:] = act[:, -1:]
+        self.gate_table_pad = pad.reshape(-1)
+        table_base = np.repeat(np.array([0, 0, 131072, 0]), U) + 65536
+        self.table_base = table_base[:, None]
+        # input part of the index, per step: sat16(FC_x) + table_base - B_h, with V_h = B_h + sat16(FC_h)
+        # (V_x = B_x + sat16(FC_x)): V_h + V_x + px_off is the table index.
+        self.px_off = (table_base - self.fx.base - self.fh.base)[:, None]
+        # tanh(c) indexed by c itself (take mode="wrap": c < 0 reads c + 65536)
+        self.tanh_cell_wrap = np.roll(self.tanh_cell32, 32768)
+        fcm, im, om = op.forget_cell_mul, op.input_mul, op.output_mul
+        self.r_fc, self.r_ig, self.r_out = -fcm.shift, -im.shift, -om.shift
+        clip = int(op.quantized_cell_clip)
+        self.c_lo, self.c_hi = (-min(clip, 32767), min(clip, 32767)) if clip > 0 else (-32768, 32767)
+        act_lo, act_hi = int(act.min()), int(act.max())
+
+        def pot_range(lo_a, hi_a, lo_b, hi_b, r):  # MBQM(a b, 2^30, -r) over the product's extremes
+            ends = [a * b for a in (lo_a, hi_a) for b in (lo_b, hi_b)]
+            return [int(fp.multiply_by_quantized_multiplier(np.int64(e), 1 << 30, -r)) for e in (min(ends), max(ends))]
+
+        cell_ok = (fcm.multiplier == (1 << 30) and im.multiplier == (1 << 30) and 1 <= self.r_fc <= 29
+                   and 1 <= self.r_ig <= 29)
+        if cell_ok:  # the products need no sat16 of their own: sat16 + clip of the sum is one clamp
+            p1 = pot_range(act_lo, act_hi, -32768, 32767, self.r_fc)
+            p2 = pot_range(act_lo, act_hi, act_lo, act_hi, self.r_ig)
+            cell_ok = p1[0] >= -32768 and p1[1] <= 32767 and p2[0] >= -32768 and p2[1] <= 32767
+        # hidden product, one shift in int64: RDBP(SRDHM(x, m), r) + zp
+        #   = (x m + 2^30 + 2^(30+r) + zp 2^(31+r) - 2^31 [x m + 2^30 < 0]) >> (31 + r); with
+        # m >= 2^30 and r >= 1, [x < 0] serves for the bracket (x = -1, m = 2^30: both give 0).
+        zp, r = om.output_offset, self.r_out
+        self.out_k = (1 << 30) + (1 << (30 + r)) + zp * (1 << (31 + r)) if r >= 1 else 0
+        out_ok = ((1 << 30) <= om.multiplier < (1 << 31) and 1 <= r <= 30
+                  and (1 << 30) * om.multiplier + abs(self.out_k) + (1 << 31) < (1 << 62))
+        self.fast = self.fx.ok and self.fh.ok and cell_ok and out_ok
+
+    def input_preactivations(self, x: np.ndarray, block: int = 2) -> np.ndarray:
         """sat16(MBQM(W (x - zp_x) + b)) for all time steps: (N, T, F) -> (N, T, 4U) float64.
 
         Computed in blocks of time steps so the temporaries stay in cache.
@@ -104,6 +156,8 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
     count of saturated gate pre-activations under "preact_saturated" (per gate).
     """
     k = kernel or LstmKernel(op)
+    if k.fast:
+        return _run_lstm_fast(k, op, x, trace)
     N, T, _ = x.shape
     U = op.units
     h = np.full((N, U), float(op.hidden_zero_point))  # reset: h = zero point
@@ -151,3 +205,67 @@ def run_lstm(op: LstmOp, x: np.ndarray, trace: dict | None = None, kernel: LstmK
         trace["cell"] = cells
         trace["preact_saturated"] = dict(zip(GATE_ORDER, sat_counts.tolist()))
     return out
+
+
+def _run_lstm_fast(k: LstmKernel, op: LstmOp, x: np.ndarray, trace: dict | None, block: int = 2) -> np.ndarray:
+    """``run_lstm`` on the transposed layout: every array is (units, N), so each gate is one
+    contiguous block and the per-unit constants live in the products. Same integers as the
+    generic path (the exactness arguments: ``FoldedRequant``, ``pot_mul_1shift``, ``_prepare_fast``)."""
+    N, T, F = x.shape
+    U = k.U
+    G = 4 * U
+    xa = np.empty((T, F + 1, N))  # [x_t; 1] per step, sequences along the columns
+    xa[:, :F, :] = x.transpose(1, 2, 0)
+    xa[:, F, :] = 1.0
+    ha = np.empty((U + 1, N))  # [h; 1]
+    ha[:U] = float(op.hidden_zero_point)  # reset: h = zero point
+    ha[U] = 1.0
+    c = np.zeros((U, N), dtype=np.int32)  # reset: c = 0
+    out = np.empty((T, U, N), dtype=np.int8)
+    cells = np.empty((T, U, N), dtype=np.int16) if trace is not None else None
+    sat_counts = np.zeros(4, dtype=np.int64)
+    p = np.empty((G, N))
+    gates = np.empty((G, N), dtype=np.int32)
+    ig = np.empty((U, N), dtype=np.int32)
+    tmp = np.empty((U, N), dtype=np.int32)
+    hq = np.empty((U, N), dtype=np.int64)
+    sgn = np.empty((U, N), dtype=np.int64)
+    i_g, f_g, g_g, o_g = (gates[j * U : (j + 1) * U] for j in range(4))
+    m_out, sh_out = op.output_mul.multiplier, 31 + k.r_out
+    for t0 in range(0, T, block):
+        px = k.fx(np.matmul(k.fx.wa, xa[t0 : t0 + block]))  # (steps, G, N): B_x + sat16(FC_x)
+        px += k.px_off
+        for t in range(t0, min(t0 + block, T)):
+            np.matmul(k.fh.wa, ha, out=p)
+            v = k.fh(p)  # B_h + sat16(FC_h)
+            v += px[t - t0]  # sat16(FC_h) + sat16(FC_x) + 32768
+            if trace is not None:
+                s = (v - k.table_base).reshape(4, U, N)  # the unsaturated sum
+                sat_counts += ((s <= fp.INT16_MIN) | (s >= fp.INT16_MAX)).sum(axis=(1, 2))
+            np.take(k.gate_table_pad, v, mode="wrap", out=gates)  # in range: "wrap" never wraps
+            # UpdateLstmCell: c = clip(sat16(MBQM(f c) + MBQM(i g)))
+            np.multiply(f_g, c, out=c)
+            pot_mul_1shift(c, k.r_fc, tmp)
+            np.multiply(i_g, g_g, out=ig)
+            pot_mul_1shift(ig, k.r_ig, tmp)
+            c += ig
+            clamp(c, k.c_lo, k.c_hi, out=c)
+            # UpdateLstmHidden: h = clamp8(MBQM(tanh(c) o) + zp_h)
+            np.take(k.tanh_cell_wrap, c, mode="wrap", out=tmp)
+            tmp *= o_g
+            hq[...] = tmp
+            hq *= m_out
+            np.right_shift(hq, 63, out=sgn)
+            sgn <<= 31
+            hq += sgn
+            hq += k.out_k
+            hq >>= sh_out
+            clamp(hq, -128, 127, out=hq)
+            out[t] = hq
+            ha[:U] = hq
+            if cells is not None:
+                cells[t] = c
+    if trace is not None:
+        trace["cell"] = np.ascontiguousarray(cells.transpose(2, 0, 1))
+        trace["preact_saturated"] = dict(zip(GATE_ORDER, sat_counts.tolist()))
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
