@@ -59,7 +59,8 @@ def print_footprint(out: Output, fp: dict, indent: str = "  ") -> None:
 @click.option("--data", "data_path", type=click.Path(dir_okay=True), default=None,
               help="Dataset (.npz/.csv) whose test split gives the test vectors (quantised by the model); "
               "default: random int8 windows including extreme patterns.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random test vectors.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the random test vectors.")
 @click.option("--opt", default="-O2", show_default=True, type=click.Choice(_OPT_LEVELS),
               help="Optimisation level of the footprint report (cortex-m targets).")
 @click.option("--footprint/--no-footprint", default=True, show_default=True,

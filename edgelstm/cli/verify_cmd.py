@@ -30,7 +30,8 @@ _OPT_LEVELS = ("-O1", "-O2", "-O3", "-Os", "-Oz")
               help="Host C compiler (--target host).")
 @click.option("--opt", default="-O2", show_default=True, type=click.Choice(_OPT_LEVELS),
               help="Optimisation level of the Cortex-M build (--target qemu-...).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random windows (without --data).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the random windows (without --data).")
 @output_options()
 def verify_cmd(export_dir: str, data_path: str | None, samples: int, target: str, cc: str, opt: str, seed: int,
                out: Output) -> None:
