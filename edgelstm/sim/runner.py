@@ -99,7 +99,7 @@ def run_model(
     qm: QuantModel,
     xq: np.ndarray,
     *,
-    chunk: int = 256,
+    chunk: int = 512,
     keep: tuple[str, ...] | None = None,
     traces: dict | None = None,
     progress: Callable[[int], None] | None = None,
