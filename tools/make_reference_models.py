@@ -16,6 +16,7 @@ The dataset, the exported C folders and the report (HTML + PNGs) stay in --work 
 build/reference_models/, not in git). About 10 minutes on 2 cores, most of it training.
 
     .venv/bin/python tools/make_reference_models.py [--work build/reference_models] [--cells lstm gru]
+    .venv/bin/python tools/make_reference_models.py --keep-trained  # redo quantize..report on the trained models
     .venv/bin/python tools/make_reference_models.py --cards-only    # rewrite the cards from reference.json
 """
 
@@ -119,7 +120,8 @@ def rel(p: Path | str) -> str:
     return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
 
 
-def build_cell(r: Runner, cell: str, data: str, work: Path, out_root: Path, epochs: int | None = None) -> dict:
+def build_cell(r: Runner, cell: str, data: str, work: Path, out_root: Path, epochs: int | None = None,
+               previous: dict | None = None) -> dict:
     name = f"radar_{cell}"
     mdir = out_root / name
     mdir.mkdir(parents=True, exist_ok=True)
@@ -136,8 +138,15 @@ def build_cell(r: Runner, cell: str, data: str, work: Path, out_root: Path, epoc
         res[key] = out
         return out
 
-    step("train", ["train", "--data", data, "--cell", cell, "--units", str(UNITS), "--seed", str(SEED),
-                   *(["--epochs", str(epochs)] if epochs else []), "--out", keras_p])
+    train_args = ["train", "--data", data, "--cell", cell, "--units", str(UNITS), "--seed", str(SEED),
+                  *(["--epochs", str(epochs)] if epochs else []), "--out", keras_p]
+    if previous is not None:  # --keep-trained: the float model and its training figures as they are
+        res["commands"]["train"] = previous["commands"]["train"]
+        res["train"] = previous["train"]
+        r.log.append({"command": sh(["edgelstm", *train_args, "--json"]), "reused": True,
+                      "note": "kept from the previous run (--keep-trained)"})
+    else:
+        step("train", train_args)
     step("quantize", ["quantize", keras_p, "--data", data, "--out", tfl_p])
     step("export_host", ["export-c", tfl_p, "--out", c_host, "--name", name, "--data", data])
     step("verify_host", ["verify", c_host, "--data", data, "--samples", str(VERIFY_SAMPLES_HOST)])
@@ -414,6 +423,9 @@ def main() -> None:
     ap.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
     ap.add_argument("--quick", action="store_true",
                     help="Smoke run: small data, 2 epochs (use another --out; these are not the reference models).")
+    ap.add_argument("--keep-trained", action="store_true",
+                    help="Keep the trained float models (and their training figures) and redo every later step: "
+                         "quantize, export-c, verify, report (after a runtime or quantizer change).")
     ap.add_argument("--cards-only", action="store_true",
                     help="Only rewrite MODEL_CARD.md and README.md from the reference.json files (runs nothing).")
     args = ap.parse_args()
@@ -438,7 +450,14 @@ def main() -> None:
     script_cmd = SCRIPT_CMD
     for cell in args.cells:
         first = len(r.log)
-        res = build_cell(r, cell, data, work, out_root, epochs=epochs)
+        previous = None
+        if args.keep_trained:
+            ref_p = out_root / f"radar_{cell}" / "reference.json"
+            keras_file = out_root / f"radar_{cell}" / f"radar_{cell}.keras"
+            if not (ref_p.is_file() and keras_file.is_file()):
+                sys.exit(f"make_reference_models: --keep-trained needs {keras_file} and {ref_p}; run without it first")
+            previous = json.loads(ref_p.read_text())
+        res = build_cell(r, cell, data, work, out_root, epochs=epochs, previous=previous)
         mdir = out_root / res["name"]
         ref = {"provenance": prov, "data": {k: v for k, v in data_res.items() if k != "out"},
                "data_command": data_cmd, **{k: v for k, v in res.items() if k not in ("name",)}}
