@@ -73,10 +73,19 @@ def blocked_rows(rows) -> np.ndarray:
     return lstm_unit_bytes(rows, paired=False)
 
 
+def gru_group_bytes(rows, paired: bool) -> np.ndarray:
+    """R rows x n of a GRU weight matrix -> groups of 4 rows (zero rows pad the last) as lstm_unit_bytes."""
+    r = np.asarray(rows, dtype=np.int64)
+    pad = (-r.shape[0]) % 4
+    r = np.concatenate([r, np.zeros((pad, r.shape[1]), np.int64)])
+    return np.concatenate([lstm_unit_bytes(r[g:g + 4], paired) for g in range(0, r.shape[0], 4)])
+
+
 def scratch_int16(ops) -> int:
     """int16 elements of the recurrent layers' shared work buffer (``gate_scratch``).
 
-    A GRU step keeps its gates there (4 x units). An LSTM step keeps there the copies of its
+    A GRU step keeps its gate products there (5 x units) and after them its widened inputs
+    (2 max(F, U) + 1 int16). An LSTM step keeps there the copies of its
     inputs x and h that it widens once per step (runtime edgelstm_dot_s8.h: at most 4 bytes per
     value, plus 2 bytes to align them to 4): 2 (F + U) + 1 int16. At least 4 x units either way
     (the size the buffer has always had).
@@ -84,6 +93,8 @@ def scratch_int16(ops) -> int:
     n = 1
     for op in ops:
         n = max(n, 4 * op.units)
+        if op.kind == "gru":
+            n = max(n, 5 * op.units + 2 * max(op.input_size, op.units) + 1)
         if op.kind == "lstm":
             n = max(n, 2 * (op.input_size + op.units) + 1)
     return n
@@ -213,8 +224,13 @@ class _Emitter:
         self.data.append(f"/* ---- {op.name}: GRU({U}{'' if op.reset_after else ', reset_after=False'}), input {F} "
                          f"(zero point {-x_off}), state int16 Q0.15, output int8 scale 2^-{k}, "
                          f"{op.time_steps} time steps ---- */\n")
-        a_wx = self.array("int8_t", f"{n}_wx", wx, f"input weights ({3 * U}, {F}), gates z, r, h stacked")
-        a_wh = self.array("int8_t", f"{n}_wh", wh, f"recurrent weights ({3 * U}, {U}), gates z, r, h stacked")
+        # Groups of 4 rows in the LSTM's unit layout and encodings (runtime edgelstm_gru_step_s8_s16.c):
+        # W's 3U rows, U's rows z, r and its candidate rows, each part padded with zero rows.
+        a_wx = self.dual_array(f"{n}_wx", gru_group_bytes(wx, False), gru_group_bytes(wx, True),
+                               f"input weights ({3 * U}, {F}), gates z, r, h stacked, in groups of 4 rows")
+        a_wh = self.dual_array(f"{n}_wh", np.concatenate([gru_group_bytes(wh[:2 * U], False), gru_group_bytes(wh[2 * U:], False)]),
+                               np.concatenate([gru_group_bytes(wh[:2 * U], True), gru_group_bytes(wh[2 * U:], True)]),
+                               f"recurrent weights ({3 * U}, {U}), gates z, r | h stacked, in groups of 4 rows")
         a_bx = self.array("int32_t", f"{n}_bx", fp.wrap_int32(bx), "bx - zx * rowsum(W) (3U)")
         a_bh = "0" if bh is None else self.array("int32_t", f"{n}_bh", fp.wrap_int32(bh), "recurrent biases (3U)")
         a_mx = self.array("int32_t", f"{n}_mx", rows("input_fc", "multiplier"), "per row: W x -> Q3.12")

@@ -15,7 +15,10 @@
  *   h16 = sat16(n + RDBP(z * (h16 - n), 15))                                 Q0.15 state
  *   h8  = sat8(RDBP(h16, 15 - k))                                            output, 2^-k
  *
- * Every product is int8 x int8 (edgelstm_dot_s8, the same kernel as the LSTM's). The input
+ * Every product is int8 x int8, 4 rows at a time by the LSTM's kernel edgelstm_lstm_dot on
+ * inputs widened once (edgelstm_dot_s8.h); export-c writes each weight matrix as groups of 4
+ * rows in the LSTM's unit layout and encoding (W: the 3U rows z, r, h; U: rows z, r, then the
+ * candidate's rows, each part padded to a multiple of 4 rows with zero rows). The input
  * zero point is already in bias_x; accumulator + bias wraps to int32 exactly as the
  * simulator's wrap_int32(acc) does. Bounds of the element-wise products (all int32, no
  * overflow): r * ah_h and r * h16 are below 2^15 * 2^15 = 2^30; z * (h16 - n) is at most
@@ -34,12 +37,42 @@ void edgelstm_gru_reset_s8_s16(const edgelstm_gru_params_s8_s16_t *p, int8_t *h8
     }
 }
 
-/* sat16(MBQM(dot(w_row, v) + bias, m, s)): one row of a gate product in Q3.12. */
-static int32_t edgelstm_gru_row_q12(const int8_t *w_row, const int8_t *v, int32_t n, int32_t bias, int32_t m,
-                                    int32_t s)
+/* Rows [0, rows) of a gate product, sat16(MBQM(dot + bias, m, s)) in Q3.12, into out: the
+ * weights w are groups of 4 rows (zero rows pad the last group) in the LSTM's unit layout
+ * (edgelstm_dot_s8.h edgelstm_lstm_dot; export-c gru_params), v widened, corr = -128 sum v
+ * (the w + 128 rows). bias may be NULL (0). One out-of-line copy. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static void edgelstm_gru_rows(const uint8_t *w, const uint32_t *vw, int32_t n, int32_t corr, int32_t rows,
+                              const int32_t *bias, const int32_t *mult, const int8_t *shift, int16_t *out)
 {
-    const int32_t acc = edgelstm_add_wrap_s32(edgelstm_dot_s8(w_row, v, n), bias);
-    return edgelstm_sat16(edgelstm_multiply_by_quantized_multiplier(acc, m, s));
+    int32_t r;
+    for (r = 0; r < rows; r += 4) {
+        int32_t acc[4];
+        int32_t k;
+        for (k = 0; k < 4; ++k) {
+            acc[k] = (bias != 0 && r + k < rows) ? bias[r + k] : 0;
+#if EDGELSTM_LSTM_PAIRED
+            if (k < 2)
+#endif
+            {
+                acc[k] = edgelstm_add_wrap_s32(acc[k], corr);
+            }
+        }
+        edgelstm_lstm_dot(w, vw, n, acc);
+        w += 4 * n;
+        for (k = 0; k < 4 && r + k < rows; ++k) {
+            out[r + k] = (int16_t)edgelstm_sat16(edgelstm_multiply_by_quantized_multiplier(acc[k], mult[r + k],
+                                                                                            shift[r + k]));
+        }
+    }
+}
+
+/* Bytes of one side's weights for `rows` rows of n columns (groups of 4 rows). */
+static int32_t edgelstm_gru_group_bytes(int32_t rows, int32_t n)
+{
+    return ((rows + 3) >> 2) * 4 * n;
 }
 
 void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_t *x, int8_t *h8, int16_t *h16,
@@ -48,61 +81,61 @@ void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_
     const int32_t n_units = p->units;
     const int32_t n_in = p->input_size;
     const int32_t out_shift = 15 - p->hidden_frac_bits;
-    int16_t *zr = scratch;                /* (2U) z then r, Q0.15 */
-    int16_t *n_pre = scratch + 2 * n_units; /* (U) ax_h, then the candidate's pre-activation */
-    int16_t *ah_h = scratch + 3 * n_units;  /* (U) U_h h8 + bh_h in Q3.12 (reset_after) */
-    const int32_t *bias_h = p->bias_h;     /* NULL: no recurrent biases */
-    int32_t row;
+    int16_t *ax = scratch;                  /* (3U) W x + bx in Q3.12; z, r become the gates (Q0.15) */
+    int16_t *ah = scratch + 3 * n_units;    /* (2U) U h8 + bh in Q3.12 */
+    /* (2 max(F, U) + 1) the widened x, later h8 / r h8, 4-byte aligned */
+    uint32_t *vw = (uint32_t *)(void *)((int8_t *)(scratch + 5 * n_units) + (((uintptr_t)(scratch + 5 * n_units)) & 2u));
+    const uint8_t *wh = (const uint8_t *)p->weights_h;
+    const uint8_t *wh_n = wh + edgelstm_gru_group_bytes(2 * n_units, n_units); /* the candidate's rows */
+    const int32_t *bias_h = p->bias_h;      /* NULL: no recurrent biases */
+    int32_t corr;
     int32_t u;
 
-    /* 1. Update and reset gates from x and the old h8 (rows 0 .. 2U-1 of both matrices). */
-    for (row = 0; row < 2 * n_units; ++row) {
-        const int32_t ax = edgelstm_gru_row_q12(p->weights_x + row * n_in, x, n_in, p->bias_x[row],
-                                                p->multiplier_x[row], p->shift_x[row]);
-        const int32_t ah = edgelstm_gru_row_q12(p->weights_h + row * n_units, h8, n_units, bias_h ? bias_h[row] : 0,
-                                                p->multiplier_h[row], p->shift_h[row]);
-        zr[row] = edgelstm_sigmoid_int16((int16_t)edgelstm_sat16(ax + ah));
+    /* 1. The input side of all 3U rows. */
+    (void)edgelstm_widen_s8(x, n_in, vw, &corr);
+    edgelstm_gru_rows((const uint8_t *)p->weights_x, vw, n_in, -128 * corr, 3 * n_units, p->bias_x, p->multiplier_x,
+                      p->shift_x, ax);
+
+    /* 2. Update and reset gates: the recurrent side of rows 0 .. 2U-1 on the old h8. */
+    (void)edgelstm_widen_s8(h8, n_units, vw, &corr);
+    corr *= -128;
+    edgelstm_gru_rows(wh, vw, n_units, corr, 2 * n_units, bias_h, p->multiplier_h, p->shift_h, ah);
+    for (u = 0; u < 2 * n_units; ++u) {
+        ax[u] = edgelstm_sigmoid_int16((int16_t)edgelstm_sat16(ax[u] + ah[u]));
     }
 
-    /* 2. Candidate rows (2U .. 3U-1): the input side, and for reset_after the recurrent side
-     *    on the old h8. Nothing is written to h8 before this pass is complete. */
-    for (u = 0; u < n_units; ++u) {
-        row = 2 * n_units + u;
-        n_pre[u] = (int16_t)edgelstm_gru_row_q12(p->weights_x + row * n_in, x, n_in, p->bias_x[row],
-                                                 p->multiplier_x[row], p->shift_x[row]);
-        if (p->reset_after) {
-            ah_h[u] = (int16_t)edgelstm_gru_row_q12(p->weights_h + row * n_units, h8, n_units, bias_h ? bias_h[row] : 0,
-                                                    p->multiplier_h[row], p->shift_h[row]);
-        }
-    }
+    /* 3. The candidate's pre-activation in ax[2U .. 3U-1]. */
     if (p->reset_after) {
         const edgelstm_mul_params_t *rm = &p->reset_mul;
+        /* U_h h8 + bh_h on the old h8 (still widened) */
+        edgelstm_gru_rows(wh_n, vw, n_units, corr, n_units, bias_h ? bias_h + 2 * n_units : 0,
+                          p->multiplier_h + 2 * n_units, p->shift_h + 2 * n_units, ah);
         for (u = 0; u < n_units; ++u) {
             /* r * (U_h h8 + bh_h): Q0.15 x Q3.12 -> Q3.12 */
-            const int32_t rh = edgelstm_mul_requantize(zr[n_units + u], ah_h[u], rm->multiplier, rm->shift, rm->offset,
+            const int32_t rh = edgelstm_mul_requantize(ax[n_units + u], ah[u], rm->multiplier, rm->shift, rm->offset,
                                                        rm->act_min, rm->act_max);
-            n_pre[u] = (int16_t)edgelstm_sat16(n_pre[u] + rh);
+            ax[2 * n_units + u] = (int16_t)edgelstm_sat16(ax[2 * n_units + u] + rh);
         }
     } else {
         /* r * h16 in the h8 scale. The old h8 is not read again (the update below uses h16),
-         * so h8 holds r * h during the candidate's product and the new h8 afterwards. */
+         * so h8 holds r * h during the candidate's product and the new h8 afterwards. No
+         * recurrent bias on the candidate without reset_after (the spec's U_h (r h)). */
         for (u = 0; u < n_units; ++u) {
             h8[u] = (int8_t)edgelstm_sat8(
-                edgelstm_rounding_divide_by_pot((int32_t)zr[n_units + u] * (int32_t)h16[u], 30 - p->hidden_frac_bits));
+                edgelstm_rounding_divide_by_pot((int32_t)ax[n_units + u] * (int32_t)h16[u], 30 - p->hidden_frac_bits));
         }
+        (void)edgelstm_widen_s8(h8, n_units, vw, &corr);
+        edgelstm_gru_rows(wh_n, vw, n_units, -128 * corr, n_units, 0, p->multiplier_h + 2 * n_units,
+                          p->shift_h + 2 * n_units, ah);
         for (u = 0; u < n_units; ++u) {
-            row = 2 * n_units + u;
-            /* No recurrent bias on the candidate without reset_after (the spec's U_h (r h)). */
-            n_pre[u] = (int16_t)edgelstm_sat16(n_pre[u] + edgelstm_gru_row_q12(p->weights_h + row * n_units, h8,
-                                                                                 n_units, 0, p->multiplier_h[row],
-                                                                                 p->shift_h[row]));
+            ax[2 * n_units + u] = (int16_t)edgelstm_sat16(ax[2 * n_units + u] + ah[u]);
         }
     }
 
-    /* 3. Candidate, state update h16 = n + z (h16 - n), output h8. */
+    /* 4. Candidate, state update h16 = n + z (h16 - n), output h8. */
     for (u = 0; u < n_units; ++u) {
-        const int32_t n = edgelstm_tanh_int16(n_pre[u], 0, 0);
-        const int32_t z = zr[u];
+        const int32_t n = edgelstm_tanh_int16(ax[2 * n_units + u], 0, 0);
+        const int32_t z = ax[u];
         const int32_t s = edgelstm_sat16(n + edgelstm_rounding_divide_by_pot(z * ((int32_t)h16[u] - n), 15));
         h16[u] = (int16_t)s;
         h8[u] = (int8_t)edgelstm_sat8(edgelstm_rounding_divide_by_pot(s, out_shift));

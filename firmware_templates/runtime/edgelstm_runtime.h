@@ -84,8 +84,10 @@ typedef struct {
     int32_t input_size;                 /* F */
     int32_t reset_after;                /* 1: Keras reset_after=True, 0: reset_after=False */
     int32_t hidden_frac_bits;           /* k in [0, 15]: h8 = sat8(RDBP(h16, 15 - k)) */
-    const int8_t *weights_x;            /* (3U, F) input weights, row major */
-    const int8_t *weights_h;            /* (3U, U) recurrent weights, row major */
+    const int8_t *weights_x;            /* (3U, F) input weights: groups of 4 rows in the LSTM's
+                                         *      unit layout and encoding (export-c gru_params) */
+    const int8_t *weights_h;            /* (3U, U) recurrent weights: rows z, r, then h, each part
+                                         *      as groups of 4 rows (zero rows pad each part) */
     const int32_t *bias_x;              /* (3U) */
     const int32_t *bias_h;              /* (3U) recurrent biases, or NULL: none (reset_after=0) */
     const int32_t *multiplier_x;        /* (3U) per row: W x -> Q3.12 */
@@ -150,12 +152,13 @@ void edgelstm_lstm_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int8_t *
 void edgelstm_gru_reset_s8_s16(const edgelstm_gru_params_s8_s16_t *p, int8_t *h8, int16_t *h16);
 
 /* One time step. x: (F); h8: (U) int8 output state, h16: (U) int16 Q0.15 state, both updated
- * in place (h8 must not overlap x); scratch: (4U) int16 work buffer. */
+ * in place (h8 must not overlap x); scratch: int16 work buffer of max(4U, 5U + 2 max(F, U) + 1)
+ * elements (export-c scratch_int16). */
 void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_t *x, int8_t *h8, int16_t *h16,
                               int16_t *scratch);
 
-/* A whole sequence from the reset state: x (T, F) -> y (T, U); h8 (U), h16 (U), scratch (4U)
- * are work buffers. y must not overlap x. */
+/* A whole sequence from the reset state: x (T, F) -> y (T, U); h8 (U), h16 (U), scratch (as
+ * for the step) are work buffers. y must not overlap x. */
 void edgelstm_gru_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_t *x, int32_t time_steps, int8_t *y,
                          int8_t *h8, int16_t *h16, int16_t *scratch);
 
