@@ -63,8 +63,12 @@ static void edgelstm_gru_rows(const uint8_t *w, const uint32_t *vw, int32_t n, i
         edgelstm_lstm_dot(w, vw, n, acc);
         w += 4 * n;
         for (k = 0; k < 4 && r + k < rows; ++k) {
-            out[r + k] = (int16_t)edgelstm_sat16(edgelstm_multiply_by_quantized_multiplier(acc[k], mult[r + k],
-                                                                                            shift[r + k]));
+            const int32_t m = mult[r + k];
+            /* edgelstm_mbqm: one multiply-add and a shift, exact for 0 <= m < 2^31 (every
+             * multiplier QuantizeMultiplier gives); the reference formula otherwise */
+            out[r + k] = (int16_t)edgelstm_sat16((m >= 0) ? edgelstm_mbqm(acc[k], m, shift[r + k])
+                                                          : edgelstm_multiply_by_quantized_multiplier(acc[k], m,
+                                                                                                      shift[r + k]));
         }
     }
 }
@@ -101,7 +105,7 @@ void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_
     corr *= -128;
     edgelstm_gru_rows(wh, vw, n_units, corr, 2 * n_units, bias_h, p->multiplier_h, p->shift_h, ah);
     for (u = 0; u < 2 * n_units; ++u) {
-        ax[u] = edgelstm_sigmoid_int16((int16_t)edgelstm_sat16(ax[u] + ah[u]));
+        ax[u] = (int16_t)edgelstm_sigmoid_q15(edgelstm_sat16(ax[u] + ah[u])); /* = edgelstm_sigmoid_int16 */
     }
 
     /* 3. The candidate's pre-activation in ax[2U .. 3U-1]. */
@@ -134,7 +138,7 @@ void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_
 
     /* 4. Candidate, state update h16 = n + z (h16 - n), output h8. */
     for (u = 0; u < n_units; ++u) {
-        const int32_t n = edgelstm_tanh_int16(ax[2 * n_units + u], 0, 0);
+        const int32_t n = edgelstm_tanh_q15_in(ax[2 * n_units + u] * 3); /* = edgelstm_tanh_int16(., 0, 0) */
         const int32_t z = ax[u];
         const int32_t s = edgelstm_sat16(n + edgelstm_rounding_divide_by_pot(z * ((int32_t)h16[u] - n), 15));
         h16[u] = (int16_t)s;
