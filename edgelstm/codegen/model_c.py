@@ -247,7 +247,8 @@ class _Emitter:
             f"    {a_wx},\n    {a_wh},\n    {a_bx},\n    {a_bh},{'' if bh is not None else ' /* no recurrent biases */'}\n"
             f"    {a_mx},\n    {a_sx},\n    {a_mh},\n    {a_sh},\n"
             f"    {{ {c_i32(rm.multiplier)}, {c_i32(rm.shift)}, {c_i32(rm.output_offset)}, {c_i32(rm.act_min)}, "
-            f"{c_i32(rm.act_max)} }} /* reset_mul: r * ah_h -> Q3.12 */\n}};\n"
+            f"{c_i32(rm.act_max)} }}, /* reset_mul: r * ah_h -> Q3.12 */\n"
+            f"    &EDGELSTM_LSTM_ENCODING /* the runtime reads the encoding of the weights above */\n}};\n"
         )
         self.param[op.name] = n
 

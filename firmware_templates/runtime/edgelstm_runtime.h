@@ -96,6 +96,7 @@ typedef struct {
                                          *      reset_after=0) -> Q3.12 */
     const int8_t *shift_h;              /* (3U) per row, in [-31, 31] */
     edgelstm_mul_params_t reset_mul;    /* r * (U_h h8 + bh_h) -> Q3.12 (reset_after) */
+    const int32_t *encoding;            /* &EDGELSTM_LSTM_ENCODING (link-time check, as the LSTM's) */
 } edgelstm_gru_params_s8_s16_t;
 
 /* int8 fully connected (TFLM reference_integer_ops::FullyConnected[PerChannel]):
