@@ -131,14 +131,30 @@ def labels_for_model(y: np.ndarray, data_classes, model_classes) -> tuple[np.nda
     y = np.asarray(y, dtype=np.int64)
     data_classes, model_classes = list(data_classes), list(model_classes)
     if data_classes == model_classes or _default_names(data_classes) or _default_names(model_classes):
-        return y, None
+        return _check_label_range(y, data_classes, model_classes), None
     index = {c: i for i, c in enumerate(model_classes)}
     if all(c in index for c in data_classes):
         lut = np.array([index[c] for c in data_classes], dtype=np.int64)
         return lut[y], None
     unknown = [c for c in data_classes if c not in index]
-    return y, (f"note: the data's class(es) {', '.join(unknown)[:100]} are not among the model's classes "
-               f"({', '.join(model_classes)[:100]}); labels are compared by index")
+    return _check_label_range(y, data_classes, model_classes), (
+        f"note: the data's class(es) {', '.join(unknown)[:100]} are not among the model's classes "
+        f"({', '.join(model_classes)[:100]}); labels are compared by index")
+
+
+def _check_label_range(y: np.ndarray, data_classes: list, model_classes: list) -> np.ndarray:
+    """Labels compared by index must be indices of the model's outputs: a label the model cannot
+    output would silently count as wrong (e.g. labels 3..9 against a 7-class model)."""
+    n = len(model_classes)
+    if n and y.size and int(y.max()) >= n:
+        bad = int(y.max())
+        raise DataError(
+            f"the data has label {bad} ('{data_classes[bad] if bad < len(data_classes) else bad}') but the model "
+            f"has only {n} outputs (classes 0..{n - 1})",
+            "labels are class indices 0..C-1 or class names; renumber the labels (e.g. y - y.min()) "
+            "or use the dataset the model was trained on",
+        )
+    return y
 
 
 # --------------------------------------------------------------------------------------------

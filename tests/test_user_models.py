@@ -1,0 +1,51 @@
+"""What users bring that edgelstm's own fixtures do not: hand-made data files and models.
+
+Each case runs through the real entry point (``edgelstm.cli.main``) and checks a working result
+or a one-line ``error: ...`` with nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import DATA
+from tests.test_bad_inputs import run_main
+
+CONV = DATA / "conv_lstm32_softmax.tflite"  # 20 frames x 16 features, 7 classes (plain converter)
+
+
+def _npz(path: Path, y_train, y_test, T=20, F=16, **extra) -> Path:
+    r = np.random.default_rng(0)
+    np.savez(path, X_train=r.normal(size=(len(y_train), T, F)).astype(np.float32), y_train=np.asarray(y_train),
+             X_test=r.normal(size=(len(y_test), T, F)).astype(np.float32), y_test=np.asarray(y_test), **extra)
+    return path
+
+
+def _refused(r, *needles) -> str:
+    assert r.code not in (0, None) and not isinstance(r.code, str), (r.code, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
+
+def test_simulate_refuses_labels_the_model_cannot_output(tmp_path):
+    # Integer labels 3..9 (not starting at 0) against a 7-class model: labels 7..9 can never be
+    # predicted, so the accuracy was silently wrong; now a one-line error with the fix.
+    data = _npz(tmp_path / "d.npz", np.arange(28) % 7 + 3, np.arange(14) % 7 + 3)
+    out = tmp_path / "p.npz"
+    r = run_main("simulate", CONV, "--data", data, "--out", out, "--json")
+    _refused(r, "label 9", "7 outputs", "renumber")
+    assert r.stdout == "" and not out.exists()
+
+
+def test_simulate_labels_within_the_model_still_score(tmp_path):
+    data = _npz(tmp_path / "d.npz", np.arange(28) % 7, np.arange(14) % 7)
+    r = run_main("simulate", CONV, "--data", data, "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["samples"] == 14
