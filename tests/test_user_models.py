@@ -49,3 +49,45 @@ def test_simulate_labels_within_the_model_still_score(tmp_path):
     r = run_main("simulate", CONV, "--data", data, "--json")
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["samples"] == 14
+
+
+def _keras_model(path: Path, head, T=20, F=16, cell="gru", **cell_kw) -> Path:
+    from edgelstm._tf import import_keras
+
+    keras = import_keras()
+    L = keras.layers
+    rnn = L.GRU(4, **cell_kw) if cell == "gru" else L.LSTM(4, **cell_kw)
+    m = keras.Sequential([keras.Input((T, F)), rnn, L.Dropout(0.2), head(L)])
+    m.save(path)
+    return path
+
+
+def test_quantize_refuses_a_binary_sigmoid_head_with_the_fix(tmp_path):
+    model = _keras_model(tmp_path / "m.keras", lambda L: L.Dense(1, activation="sigmoid"))
+    data = _npz(tmp_path / "d.npz", np.arange(20) % 2, np.arange(10) % 2)
+    out = tmp_path / "m.tflite"
+    r = run_main("quantize", model, "--data", data, "--out", out, "--json")
+    _refused(r, "sigmoid", "Dense(2)")
+    assert r.stdout == "" and not out.exists()
+
+
+def test_hand_made_gru_reset_after_false_with_dropout_quantizes(tmp_path):
+    # A Keras GRU built by hand (not by `edgelstm train`): reset_after=False, Dropout, softmax head,
+    # no Normalization layer, no sidecar metadata.
+    model = _keras_model(tmp_path / "m.keras", lambda L: L.Dense(3, activation="softmax"), reset_after=False)
+    data = _npz(tmp_path / "d.npz", np.arange(30) % 3, np.arange(12) % 3)
+    out = tmp_path / "m.tflite"
+    r = run_main("quantize", model, "--data", data, "--out", out, "--json")
+    assert r.code == 0, r.stderr
+    assert out.exists() and json.loads(r.stdout)["int8_accuracy"] >= 0
+
+
+def test_train_notes_ignored_test_fraction_and_empty_classes(tmp_path):
+    # Labels 2..4 without class_names: classes 0 and 1 are empty; the file has its own test split.
+    data = _npz(tmp_path / "d.npz", np.arange(30) % 3 + 2, np.arange(9) % 3 + 2, T=4, F=2)
+    out = tmp_path / "m.keras"
+    r = run_main("train", "--data", data, "--units", 2, "--epochs", 1, "--test-fraction", 0.3, "--out", out)
+    assert r.code == 0, r.stderr
+    assert out.exists() and "Traceback" not in r.stderr
+    assert "--test-fraction is ignored" in r.stderr
+    assert "class_0, class_1 have no training sequences" in r.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ..errors import EdgelstmError
 from .base import Output, cli, output_options
@@ -70,6 +71,12 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
     check_output_path(out_path, what="model file")
     check_output_path(metadata_path(out_path), what="metadata file")
     ds = load_dataset(data_path, test_fraction=test_fraction, seed=seed)
+    if test_fraction is not None and "split" not in ds.params:
+        out.note(f"note: '{data_path}' has its own test split (X_test/y_test); --test-fraction is ignored")
+    empty = [name for i, name in enumerate(ds.class_names) if not np.any(ds.y_train == i)]
+    if empty:
+        out.note(f"note: class(es) {', '.join(empty)[:120]} have no training sequences; the model still gets "
+                 f"{ds.n_classes} outputs (integer labels are class indices 0..C-1: renumber them to drop unused ones)")
     out.note(
         f"training {'Bi' if bidirectional else ''}{cell.upper()} {layers}x{units} on {len(ds.y_train)} sequences "
         f"of {ds.window} frames x {ds.n_features} features, {ds.n_classes} classes"

@@ -209,6 +209,11 @@ def keras_to_spec(model, source: str = "") -> ModelSpec:
                 raise UnsupportedError(f"{where} comes before any LSTM/GRU layer", _HINT)
             cfg = layer.get_config()
             act = cfg.get("activation", "linear")
+            if act == "sigmoid" and int(cfg["units"]) == 1:
+                raise UnsupportedError(
+                    f"{where} is a one-output sigmoid (binary) head, which edgelstm does not quantize",
+                    "use Dense(2) (linear or softmax) with sparse_categorical_crossentropy for two classes",
+                )
             if act not in ("linear", "relu", "softmax", "relu6"):
                 raise UnsupportedError(f"{where} uses activation '{act}'", "use linear or relu (softmax on the last layer)")
             layers.append(LayerSpec(kind="dense", name=layer.name, units=int(cfg["units"]),
