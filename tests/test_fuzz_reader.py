@@ -262,7 +262,20 @@ def _huge_dim(model, sg):
     _set_shape(sg, sg.inputs[0], [1, 1 << 25, 3])
 
 
+def _fc_becomes_mul(model, sg):
+    # A Normalization layer converts to MUL/SUB ops: the refusal says so.
+    oc = model.operatorCodes[_op(model, sg, "FULLY_CONNECTED").opcodeIndex]
+    oc.builtinCode = oc.deprecatedBuiltinCode = fb.BuiltinOperator.MUL
+
+
+def _float_input_int8_weights(model, sg):
+    # What the converter's dynamic-range mode (weights-only int8) produces at the input.
+    sg.tensors[sg.inputs[0]].type = fb.TensorType.FLOAT32
+
+
 MALFORMED = {
+    "MUL op (a Normalization layer inside the model)": (_fc_becomes_mul, "Normalization layer"),
+    "float32 input with int8 weights (dynamic range)": (_float_input_int8_weights, "dynamic-range"),
     "LSTM weight shape does not match the input": (_lstm_weight_shape, "weights have shapes"),
     "LSTM output shape does not match T": (_lstm_output_shape, "output has shape"),
     "FULLY_CONNECTED weights do not match the input": (_fc_weight_shape, ""),

@@ -757,9 +757,13 @@ def _load_ir_from_bytes(raw: bytes, path: str, *, classifier: bool) -> QuantMode
                "CONCATENATION", "RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE", GRU_CUSTOM_CODE}
     bad = sorted({n for n in names if n not in allowed})
     if bad:
-        raise UnsupportedError(
-            f"'{path}' uses unsupported op(s): {', '.join(bad)}", f"edgelstm supports {SUPPORTED_OPS}"
-        )
+        hint = f"edgelstm supports {SUPPORTED_OPS}"
+        if {"MUL", "SUB"} & set(bad) and len(set(bad) - {"MUL", "SUB", "ADD", "DIV", "RSQRT", "SQRT", "MAXIMUM"}) == 0:
+            # What a Keras/tf-keras Normalization layer converts to: x * (1/std) - mean/std.
+            hint = ("these ops usually come from a Normalization layer inside the model: convert the model "
+                    "without it and normalise the data before it (edgelstm train/quantize keep the "
+                    f"normalisation as metadata); edgelstm supports {SUPPORTED_OPS}")
+        raise UnsupportedError(f"'{path}' uses unsupported op(s): {', '.join(bad)}", hint)
     for n, (op, name) in enumerate(zip(ops, names)):
         lo, hi = _ARITY[name]
         if not lo <= len(op.inputs) <= hi:
@@ -781,6 +785,11 @@ def _load_ir_from_bytes(raw: bytes, path: str, *, classifier: bool) -> QuantMode
         if names[0] == "QUANTIZE" and int(first.inputs[0]) == in_idx:
             model_input = int(first.outputs[0])
         else:
+            if any(g.type_name(t) == "INT8" for t in range(len(g.tensors))):
+                raise ModelError(f"'{path}' has a float32 input (no QUANTIZE) and int8 weights: a dynamic-range "
+                                 "(weights-only) quantized model",
+                                 "edgelstm needs full int8 quantization (int8 activations from a representative "
+                                 "dataset): run `edgelstm quantize MODEL.keras --data DATA`")
             raise ModelError(f"'{path}' is a float model (float32 input without QUANTIZE)", "quantize it to int8 first")
     model_output = out_idx
     if g.type_name(out_idx) == "FLOAT32":
