@@ -217,13 +217,38 @@ static inline __m128i edgelstm_paired_decode_sse2(__m128i sr, __m128i sa)
     return _mm_unpacklo_epi64(ha, _mm_srai_epi32(_mm_sub_epi32(hr, ha), 8));
 }
 
+/* The last n % 4 columns of one unit (w, vw just past its 4-column blocks) into *sr, *sa. */
+static inline void edgelstm_paired_tail_sse2(const uint8_t *w, const uint32_t *vw, int32_t n, __m128i *sr, __m128i *sa)
+{
+    const __m128i lo8 = _mm_set1_epi16(0xFF);
+    if (n & 2) { /* a last pair: 8 bytes, inputs v0 v1 v0 v1 */
+        const __m128i wv = _mm_loadl_epi64((const __m128i *)(const void *)w);
+        const __m128i xv = _mm_loadl_epi64((const __m128i *)(const void *)vw);
+        *sr = _mm_add_epi32(*sr, _mm_madd_epi16(wv, xv));
+        *sa = _mm_add_epi32(*sa, _mm_madd_epi16(_mm_and_si128(wv, lo8), xv));
+        vw += 2;
+        w += 8;
+    }
+    if (n & 1) { /* a last column [i g f o]: halves (i + 256 g, f + 256 o) apart, input (v, 0) */
+        int32_t wc;
+        int32_t xc;
+        __m128i wv;
+        __m128i xv;
+        memcpy(&wc, w, 4);
+        memcpy(&xc, vw, 4);
+        wv = _mm_unpacklo_epi16(_mm_cvtsi32_si128(wc), _mm_setzero_si128()); /* ig 0 fo 0 */
+        xv = _mm_shuffle_epi32(_mm_cvtsi32_si128(xc), 0);                    /* v 0 v 0 */
+        *sr = _mm_add_epi32(*sr, _mm_madd_epi16(wv, xv));
+        *sa = _mm_add_epi32(*sa, _mm_madd_epi16(_mm_and_si128(wv, lo8), xv));
+    }
+}
+
 /* The sums of one unit's 4 rows as a vector (gates i, f, g, o), without bias. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline, unused)) /* its own registers: GCC keeps the block loop short */
 #endif
 static __m128i edgelstm_lstm_dot_sse2(const uint8_t *w, const uint32_t *vw, int32_t n)
 {
-    const __m128i lo8 = _mm_set1_epi16(0xFF);
     const __m128i *pw = (const __m128i *)(const void *)w;
     const __m128i *pv = (const __m128i *)(const void *)vw;
     __m128i acc = _mm_setzero_si128();
@@ -240,27 +265,66 @@ static __m128i edgelstm_lstm_dot_sse2(const uint8_t *w, const uint32_t *vw, int3
     sa = edgelstm_paired_blocks_sse2(pw, pv, k, &sr);
     w = (const uint8_t *)(pw + k);
     vw = (const uint32_t *)(pv + k);
-    if (n & 2) { /* a last pair: 8 bytes, inputs v0 v1 v0 v1 */
-        const __m128i wv = _mm_loadl_epi64((const __m128i *)(const void *)w);
-        const __m128i xv = _mm_loadl_epi64((const __m128i *)(const void *)vw);
-        sr = _mm_add_epi32(sr, _mm_madd_epi16(wv, xv));
-        sa = _mm_add_epi32(sa, _mm_madd_epi16(_mm_and_si128(wv, lo8), xv));
-        vw += 2;
-        w += 8;
-    }
-    if (n & 1) { /* a last column [i g f o]: halves (i + 256 g, f + 256 o) apart, input (v, 0) */
-        int32_t wc;
-        int32_t xc;
-        __m128i wv;
-        __m128i xv;
-        memcpy(&wc, w, 4);
-        memcpy(&xc, vw, 4);
-        wv = _mm_unpacklo_epi16(_mm_cvtsi32_si128(wc), _mm_setzero_si128()); /* ig 0 fo 0 */
-        xv = _mm_shuffle_epi32(_mm_cvtsi32_si128(xc), 0);                    /* v 0 v 0 */
-        sr = _mm_add_epi32(sr, _mm_madd_epi16(wv, xv));
-        sa = _mm_add_epi32(sa, _mm_madd_epi16(_mm_and_si128(wv, lo8), xv));
-    }
+    edgelstm_paired_tail_sse2(w, vw, n, &sr, &sa);
     return _mm_add_epi32(acc, edgelstm_paired_decode_sse2(sr, sa));
+}
+
+/* edgelstm_lstm_dot_sse2 of 4 consecutive units (their rows 4 n bytes apart) into out[0..3]:
+ * every input block is loaded once for the 4 units. Rows of 512 columns or more go unit by unit
+ * (the chunked single-unit kernel). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline, unused))
+#endif
+static void edgelstm_lstm_dot4_sse2(const uint8_t *w, const uint32_t *vw, int32_t n, __m128i out[4])
+{
+    const __m128i lo8 = _mm_set1_epi16(0xFF);
+    const int32_t k = n >> 2;
+    const size_t stride = 4u * (size_t)n;
+    const __m128i *pv = (const __m128i *)(const void *)vw;
+    const uint8_t *w1 = w + stride;
+    const uint8_t *w2 = w1 + stride;
+    const uint8_t *w3 = w2 + stride;
+    __m128i r0 = _mm_setzero_si128(), r1 = _mm_setzero_si128(), r2 = _mm_setzero_si128(), r3 = _mm_setzero_si128();
+    __m128i a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128(), a2 = _mm_setzero_si128(), a3 = _mm_setzero_si128();
+    int32_t j;
+    if (k > EDGELSTM_PAIRED_CHUNK_BLOCKS) {
+        out[0] = edgelstm_lstm_dot_sse2(w, vw, n);
+        out[1] = edgelstm_lstm_dot_sse2(w1, vw, n);
+        out[2] = edgelstm_lstm_dot_sse2(w2, vw, n);
+        out[3] = edgelstm_lstm_dot_sse2(w3, vw, n);
+        return;
+    }
+    for (j = 0; j < k; ++j) {
+        const __m128i xv = _mm_loadu_si128(pv + j);
+        const __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(w + 16 * j));
+        const __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(w1 + 16 * j));
+        const __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(w2 + 16 * j));
+        const __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(w3 + 16 * j));
+        r0 = _mm_add_epi32(r0, _mm_madd_epi16(v0, xv));
+        a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_and_si128(v0, lo8), xv));
+        r1 = _mm_add_epi32(r1, _mm_madd_epi16(v1, xv));
+        a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_and_si128(v1, lo8), xv));
+        r2 = _mm_add_epi32(r2, _mm_madd_epi16(v2, xv));
+        a2 = _mm_add_epi32(a2, _mm_madd_epi16(_mm_and_si128(v2, lo8), xv));
+        r3 = _mm_add_epi32(r3, _mm_madd_epi16(v3, xv));
+        a3 = _mm_add_epi32(a3, _mm_madd_epi16(_mm_and_si128(v3, lo8), xv));
+    }
+#if defined(__GNUC__) || defined(__clang__)
+    /* As in edgelstm_paired_blocks_sse2: GCC then accumulates in place. */
+    __asm__("" : "+x"(r0), "+x"(r1), "+x"(r2), "+x"(r3), "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
+#endif
+    if (n & 3) {
+        const uint32_t *vt = vw + 4 * k;
+        const size_t off = 16u * (size_t)k;
+        edgelstm_paired_tail_sse2(w + off, vt, n, &r0, &a0);
+        edgelstm_paired_tail_sse2(w1 + off, vt, n, &r1, &a1);
+        edgelstm_paired_tail_sse2(w2 + off, vt, n, &r2, &a2);
+        edgelstm_paired_tail_sse2(w3 + off, vt, n, &r3, &a3);
+    }
+    out[0] = edgelstm_paired_decode_sse2(r0, a0);
+    out[1] = edgelstm_paired_decode_sse2(r1, a1);
+    out[2] = edgelstm_paired_decode_sse2(r2, a2);
+    out[3] = edgelstm_paired_decode_sse2(r3, a3);
 }
 #endif
 

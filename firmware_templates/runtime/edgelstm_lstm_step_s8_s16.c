@@ -1071,16 +1071,16 @@ static void edgelstm_lstm_units_c(const edgelstm_lstm_params_s8_s16_t *p, const 
             __m128i X[4];
             __m128i H[4];
             int32_t k;
+            edgelstm_lstm_dot4_sse2(wx, xw, n_in, ax);
+            edgelstm_lstm_dot4_sse2(wh, hw, n_units, ah);
             for (k = 0; k < 4; ++k) {
-                ax[k] = _mm_add_epi32(_mm_add_epi32(edgelstm_lstm_dot_sse2(wx, xw, n_in),
-                                                    _mm_loadu_si128((const __m128i *)(const void *)bx)), cx);
-                ah[k] = _mm_add_epi32(_mm_add_epi32(edgelstm_lstm_dot_sse2(wh, hw, n_units),
-                                                    _mm_loadu_si128((const __m128i *)(const void *)bh)), ch);
-                wx += 4 * n_in;
-                wh += 4 * n_units;
+                ax[k] = _mm_add_epi32(_mm_add_epi32(ax[k], _mm_loadu_si128((const __m128i *)(const void *)bx)), cx);
+                ah[k] = _mm_add_epi32(_mm_add_epi32(ah[k], _mm_loadu_si128((const __m128i *)(const void *)bh)), ch);
                 bx += 4;
                 bh += 4;
             }
+            wx += 16 * n_in;
+            wh += 16 * n_units;
             {
                 /* transpose: X[g] = gate g of the 4 units */
                 const __m128i t0 = _mm_unpacklo_epi32(ax[0], ax[1]), t1 = _mm_unpackhi_epi32(ax[0], ax[1]);
