@@ -873,9 +873,10 @@ EDGELSTM_LSTM_UNIT_C int32_t edgelstm_lstm_unit_c(const int32_t acc[8], const ed
 /* ---- SSE2: the update of 4 units at once ------------------------------------------------------
  *
  * The same gate side of 4 units has the same requantisation constants, so it runs in the 4 lanes
- * of one register: the 4 units' accumulator vectors (i, f, g, o) are transposed to one vector
- * per gate side. MBQM from PMULUDQ (edgelstm_rqv: the unsigned 32 x 32 -> 64 products of the
- * even and the odd lanes, corrected to signed), sat16 by PACKSSDW, the gate sums by PADDSW,
+ * of one register: the 4 units' accumulator vectors (i, f, g, o) (edgelstm_lstm_dot4_sse2: every
+ * input block loaded once for the 4 units) are transposed to one vector per gate side. MBQM from
+ * PMULUDQ (edgelstm_rqv: the unsigned 32 x 32 -> 64 products of the even and the odd lanes,
+ * corrected to signed, their low words gathered by SHUFPS + PSHUFD), sat16 by PACKSSDW, the gate sums by PADDSW,
  * the element-wise products by PMADDWD (one factor is a non-negative gate, so the high halves
  * add nothing), sigmoid / tanh by the SMLAD formula of the DSP path with PMADDWD (the table
  * pairs read one lane at a time), the int8 output by PACKSSWB. */
@@ -889,7 +890,7 @@ typedef struct {
     int32_t round; /* e >= 1 */
 } edgelstm_rqv_t;
 
-static void edgelstm_rqv_prepare(int32_t multiplier, int32_t shift, edgelstm_rqv_t *v)
+static inline void edgelstm_rqv_prepare(int32_t multiplier, int32_t shift, edgelstm_rqv_t *v)
 {
     edgelstm_rqu_t u;
     const uint64_t k = ((uint64_t)1 << 30) - ((uint64_t)(uint32_t)multiplier << 31);
@@ -910,12 +911,13 @@ static void edgelstm_rqv_prepare(int32_t multiplier, int32_t shift, edgelstm_rqv
  * the 64-bit value is negative (2^64 / 2^31 is a multiple of 2^32); |Z| < 2^31. */
 static inline __m128i edgelstm_rqv(__m128i x, const edgelstm_rqv_t *q)
 {
-    const __m128i lo = _mm_set_epi32(0, -1, 0, -1);
     const __m128i x1 = _mm_sll_epi32(x, q->left);
     const __m128i xu = _mm_xor_si128(x1, _mm_set1_epi32(EDGELSTM_INT32_MIN));
     const __m128i p02 = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epu32(xu, q->m), q->k), 31);
     const __m128i p13 = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epu32(_mm_srli_epi64(xu, 32), q->m), q->k), 31);
-    __m128i z = _mm_or_si128(_mm_and_si128(p02, lo), _mm_slli_epi64(p13, 32));
+    /* Z0 Z2 Z1 Z3 (SHUFPS of the low words), back in lane order */
+    __m128i z = _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(p02), _mm_castsi128_ps(p13), _MM_SHUFFLE(2, 0, 2, 0)));
+    z = _mm_shuffle_epi32(z, _MM_SHUFFLE(3, 1, 2, 0));
     if (q->round) {
         z = _mm_add_epi32(z, _mm_and_si128(_mm_srai_epi32(x1, 31), q->fmask)); /* T */
         z = _mm_add_epi32(_mm_sra_epi32(z, q->e), _mm_and_si128(_mm_sra_epi32(z, q->e1), _mm_set1_epi32(1)));
@@ -929,17 +931,21 @@ static inline __m128i edgelstm_s16x4_to_s32(__m128i v)
     return _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
 }
 
-/* Per lane the table pair (table[k], table[k + 1]) for the indices k of idx. */
+/* Per lane the table pair (table[k], table[k + 1]) for the indices k of idx (0 <= k <= 254: the
+ * low halves of the lanes, read by PEXTRW). */
 static inline __m128i edgelstm_table_pairs(__m128i idx)
 {
-    int32_t k[4];
-    uint32_t pr[4];
-    _mm_storeu_si128((__m128i *)(void *)k, idx);
-    memcpy(&pr[0], &edgelstm_sigmoid_table_uint16[k[0]], 4);
-    memcpy(&pr[1], &edgelstm_sigmoid_table_uint16[k[1]], 4);
-    memcpy(&pr[2], &edgelstm_sigmoid_table_uint16[k[2]], 4);
-    memcpy(&pr[3], &edgelstm_sigmoid_table_uint16[k[3]], 4);
-    return _mm_loadu_si128((const __m128i *)(const void *)pr);
+    uint32_t p0;
+    uint32_t p1;
+    uint32_t p2;
+    uint32_t p3;
+    memcpy(&p0, &edgelstm_sigmoid_table_uint16[_mm_extract_epi16(idx, 0)], 4);
+    memcpy(&p1, &edgelstm_sigmoid_table_uint16[_mm_extract_epi16(idx, 2)], 4);
+    memcpy(&p2, &edgelstm_sigmoid_table_uint16[_mm_extract_epi16(idx, 4)], 4);
+    memcpy(&p3, &edgelstm_sigmoid_table_uint16[_mm_extract_epi16(idx, 6)], 4);
+    return _mm_unpacklo_epi64(
+        _mm_unpacklo_epi32(_mm_cvtsi32_si128(edgelstm_u32_to_s32(p0)), _mm_cvtsi32_si128(edgelstm_u32_to_s32(p1))),
+        _mm_unpacklo_epi32(_mm_cvtsi32_si128(edgelstm_u32_to_s32(p2)), _mm_cvtsi32_si128(edgelstm_u32_to_s32(p3))));
 }
 
 /* edgelstm_sigmoid_q15_dsp on 4 int32 lanes of Q3.12 values. */
@@ -977,8 +983,8 @@ static inline __m128i edgelstm_mullo_v(__m128i x, __m128i k)
 {
     const __m128i p02 = _mm_mul_epu32(x, k);
     const __m128i p13 = _mm_mul_epu32(_mm_srli_epi64(x, 32), k);
-    return _mm_unpacklo_epi32(_mm_shuffle_epi32(p02, _MM_SHUFFLE(0, 0, 2, 0)),
-                              _mm_shuffle_epi32(p13, _MM_SHUFFLE(0, 0, 2, 0)));
+    const __m128 z = _mm_shuffle_ps(_mm_castsi128_ps(p02), _mm_castsi128_ps(p13), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm_shuffle_epi32(_mm_castps_si128(z), _MM_SHUFFLE(3, 1, 2, 0));
 }
 
 typedef struct {
