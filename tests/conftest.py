@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +23,22 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 IN_CI = os.environ.get("CI", "") not in ("", "0", "false")
+
+
+def run_cli(exe: str, *args, timeout: float = 900, cwd=None) -> subprocess.CompletedProcess:
+    """The installed `edgelstm` console script with ``args`` (stringified), output captured."""
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def assert_one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:
+    """Non-zero exit, no traceback, exactly one `error: ...` line (the last), naming every needle."""
+    assert res.returncode != 0
+    assert "Traceback" not in res.stderr
+    lines = [l for l in res.stderr.strip().splitlines() if l.strip()]
+    assert lines and lines[-1].startswith("error: "), res.stderr
+    assert len([l for l in lines if l.startswith("error:")]) == 1
+    for n in needles:
+        assert n.lower() in lines[-1].lower(), (n, lines[-1])
 
 
 def need(ok: bool, what: str) -> None:

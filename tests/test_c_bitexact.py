@@ -153,15 +153,20 @@ STRICT_CXX = ["-x", "c++", "-std=c++11", "-O2", "-Wall", "-Wextra", "-Wpedantic"
 def test_compiles_warning_free_c99_and_cxx(cc, key, tmp_path):
     """Library + self test: C99 with extra warnings as errors, and as C++11; the self test passes."""
     need_tool(cc)
-    out = export_model(tmp_path, key, n_vectors=20)
+    strict_build_and_selftest(export_model(tmp_path, key, n_vectors=20), cc, 20)
+
+
+def strict_build_and_selftest(out: Path, cc: str, n_vectors: int) -> None:
+    """Compile an export's library + self test with STRICT (C99) or STRICT_CXX (cc ending in ++,
+    as C++11), warnings as errors, and run the self test: every vector must pass."""
     m = read_manifest(out)
     flags = STRICT_CXX if cc.endswith("++") else STRICT
     sources = [str(out / s) for s in m["library_sources"]] + [str(out / m["selftest"])]
-    exe = tmp_path / "selftest"
+    exe = out / "selftest_strict"
     proc = subprocess.run([cc, *flags, "-I", str(out), *sources, "-o", str(exe)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and "20 passed, 0 failed" in run.stdout, run.stdout
+    assert run.returncode == 0 and f"{n_vectors} passed, 0 failed" in run.stdout, run.stdout
 
 
 def test_makefile_and_cmake_build_and_test(tmp_path):

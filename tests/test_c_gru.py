@@ -25,7 +25,7 @@ from edgelstm.verify import build_host, compare_outputs, load_export_model, stre
 from edgelstm.verify.reference import simulate_stream
 
 from .conftest import need_tool
-from .test_c_bitexact import SANITIZE, STRICT, STRICT_CXX, windows
+from .test_c_bitexact import SANITIZE, strict_build_and_selftest, windows
 from .test_c_streaming import extreme_runs
 
 MODELS: dict[str, GruSynthSpec] = {
@@ -231,15 +231,7 @@ def test_stream_plan_of_gru_models():
 def test_gru_compiles_warning_free_c99_and_cxx(cc, key, tmp_path):
     """Library + self test: C99 with extra warnings as errors, and as C++11; the self test passes."""
     need_tool(cc)
-    out = export_gru(tmp_path, key, n_vectors=20)
-    m = read_manifest(out)
-    flags = STRICT_CXX if cc.endswith("++") else STRICT
-    sources = [str(out / s) for s in m["library_sources"]] + [str(out / m["selftest"])]
-    exe = tmp_path / "selftest"
-    proc = subprocess.run([cc, *flags, "-I", str(out), *sources, "-o", str(exe)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and "20 passed, 0 failed" in run.stdout, run.stdout
+    strict_build_and_selftest(export_gru(tmp_path, key, n_vectors=20), cc, 20)
 
 
 @pytest.mark.parametrize("key", ["extreme_w_ra0", "extreme_w_stack_bi", "stack2_ra0_k0_k12"])

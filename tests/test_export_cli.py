@@ -24,15 +24,11 @@ from edgelstm.quantize.tflite_schema import fb
 from edgelstm.quantize.tflite_writer import ModelBuilder, embed_edgelstm_metadata
 from edgelstm.synth import SynthSpec, synth_lstm_tflite
 
-from .conftest import DATA, need_tool
+from .conftest import DATA, need_tool, run_cli
 
 
 def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
-
-
-def run_cli(exe: str, *args, cwd=None):
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 def assert_one_line_error(proc, *words):

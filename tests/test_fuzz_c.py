@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, need, need_tool
+from .conftest import REPO, need
 
 FUZZ_SECONDS = float(os.environ.get("EDGELSTM_FUZZ_SECONDS", "60"))
 

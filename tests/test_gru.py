@@ -23,7 +23,7 @@ from edgelstm.quantize.tflite_reader import load_ir_from_bytes, parse_flatbuffer
 from edgelstm.quantize.tflite_schema import op_name
 from edgelstm.sim.gru import gru_float, run_gru
 
-from .conftest import need_tool
+from .conftest import need_tool, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,6 @@ def keras():
     from edgelstm._tf import import_keras
 
     return import_keras()
-
-
-def run_cli(exe: str, *args, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 def _random_gru(keras, T: int, F: int, U: int, reset_after: bool, seed: int, scale: float = 0.6):

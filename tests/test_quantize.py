@@ -4,7 +4,6 @@ refusals; the Python API; `simulate` agreeing with what `quantize` reported."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,21 +12,7 @@ import pytest
 from edgelstm.quantize.tflite_reader import parse_flatbuffer, read_metadata
 from edgelstm.quantize.tflite_schema import op_name
 
-from .conftest import need_tflm
-
-
-def run_cli(exe: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
-def assert_one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:
-    assert res.returncode != 0
-    assert "Traceback" not in res.stderr
-    lines = [l for l in res.stderr.strip().splitlines() if l.strip()]
-    assert lines and lines[-1].startswith("error: "), res.stderr
-    assert len([l for l in lines if l.startswith("error:")]) == 1
-    for n in needles:
-        assert n.lower() in lines[-1].lower(), (n, lines[-1])
+from .conftest import assert_one_line_error, need_tflm, run_cli
 
 
 def _train(ds_path: Path, out: Path, **cfg) -> Path:

@@ -12,22 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .conftest import assert_one_line_error as conftest_one_line_error
+from .conftest import run_cli
+
 PNGS = ("accuracy.png", "confusion.png", "divergence.png", "saturation.png", "state_range.png", "ranges.png",
         "logits.png")
 
 
-def run_cli(exe: str, *args, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
 def assert_one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:
-    assert res.returncode != 0
-    assert "Traceback" not in res.stderr
-    lines = [l for l in res.stderr.strip().splitlines() if l.strip()]
-    assert lines and lines[-1].startswith("error: "), res.stderr
-    assert len([l for l in lines if l.startswith("error:")]) == 1
-    for n in needles:
-        assert n.lower() in lines[-1].lower(), (n, lines[-1])
+    conftest_one_line_error(res, *needles)
     assert res.stdout == ""
 
 

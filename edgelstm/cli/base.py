@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -20,6 +19,7 @@ from typing import Any, Callable
 import click
 
 from .._version import __version__
+from ..jsonutil import jsonable
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Output:
 
     def emit_json(self, obj: dict[str, Any]) -> None:
         if self.json:
-            click.echo(json.dumps(_jsonable(obj), indent=None, sort_keys=False, allow_nan=False))
+            click.echo(json.dumps(jsonable(obj), indent=None, sort_keys=False, allow_nan=False))
 
     def progress(self, iterable=None, length: int | None = None, label: str = ""):
         """A progress bar on stderr (hidden with --quiet/--json or when stderr is not a tty)."""
@@ -68,22 +68,6 @@ class _NullFile:
 
     def isatty(self):
         return False
-
-
-def _jsonable(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def output_options(json_option: bool = True):

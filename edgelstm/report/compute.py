@@ -41,6 +41,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import DataError, EdgelstmError, ModelError
+from ..jsonutil import jsonable
 
 REPORT_FORMAT = "edgelstm-report"
 REPORT_JSON = "report.json"
@@ -850,7 +851,7 @@ def make_report(
         _chmod_like_mkdir(tmp)
         pngs = render_figures(rep, tmp)
         (tmp / "index.html").write_text(render_html(rep), encoding="utf-8")
-        (tmp / REPORT_JSON).write_text(json.dumps(_jsonable(rep), indent=1, allow_nan=False) + "\n",
+        (tmp / REPORT_JSON).write_text(json.dumps(jsonable(rep), indent=1, allow_nan=False) + "\n",
                                        encoding="utf-8")
     files = ["index.html", REPORT_JSON, *pngs]
     assert set(pngs) <= set(FIGURES.values())
@@ -896,16 +897,3 @@ def _deployment_summary(dep: dict | None) -> dict | None:
     return d
 
 
-def _jsonable(obj: Any) -> Any:
-    """numpy -> Python, non-finite floats -> None (report.json is strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

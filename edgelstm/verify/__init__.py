@@ -110,6 +110,30 @@ def compare_outputs(expected: np.ndarray, got: dict) -> dict[str, Any]:
             "argmax_mismatches": argmax_mismatches, "first_mismatches": first}
 
 
+def _simulated_inputs(export_dir, manifest: dict, data, samples: int, seed: int, note: Callable[[str], None]):
+    """The export's model (checked against its manifest), the verify windows and the simulator's outputs."""
+    model = load_export_model(export_dir, manifest)
+    if (model.window, model.n_features, model.n_outputs) != (manifest["window"], manifest["features"], manifest["classes"]):
+        raise ModelError(f"'{export_dir}': the model does not match {manifest.get('name')}'s manifest",
+                         "export again with 'edgelstm export-c'")
+    xq, source, X = _inputs(model, data, samples, seed)
+    note(f"simulating {len(xq)} windows")
+    return model, xq, source, X, model.predict_int8(xq)
+
+
+def _report(expected: np.ndarray, got: dict, xq: np.ndarray, export_dir, manifest: dict, source: str,
+            **context: Any) -> dict[str, Any]:
+    """compare_outputs + the float front end's comparison (NAME_quantize_frame on the raw data must
+    give the int8 inputs above) + what was run (``context``: compiler, target, ...)."""
+    report = compare_outputs(expected, got)
+    front = got.get("front_end")
+    report["front_end_mismatches"] = None if front is None else int(np.count_nonzero(front != xq))
+    report["front_end_compared_bytes"] = None if front is None else int(xq.size)
+    report.update({"samples": int(len(xq)), **context, "streaming": bool(manifest["streaming"]),
+                   "name": manifest["name"], "dir": str(export_dir), "inputs": source})
+    return report
+
+
 def verify_export(export_dir: str | os.PathLike, *, data: str | os.PathLike | None = None,
                   samples: int = DEFAULT_SAMPLES, cc: str = "gcc", target: str = "host", seed: int = 0,
                   note: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -121,30 +145,11 @@ def verify_export(export_dir: str | os.PathLike, *, data: str | os.PathLike | No
         raise EdgelstmError(f"--samples must be at least 1, got {samples}")
     t0 = time.perf_counter()
     manifest = read_manifest(export_dir)
-    model = load_export_model(export_dir, manifest)
-    if (model.window, model.n_features, model.n_outputs) != (manifest["window"], manifest["features"], manifest["classes"]):
-        raise ModelError(f"'{export_dir}': the model does not match {manifest.get('name')}'s manifest",
-                         "export again with 'edgelstm export-c'")
-    xq, source, X = _inputs(model, data, samples, seed)
-    note(f"simulating {len(xq)} windows")
-    expected = model.predict_int8(xq)
+    _model, xq, source, X, expected = _simulated_inputs(export_dir, manifest, data, samples, seed, note)
     note(f"building {manifest['name']} for {target} with {cc} and running {len(xq)} windows")
     got = build_and_run(export_dir, xq, target, cc=cc, manifest=manifest, float_inputs=X)
-    report = compare_outputs(expected, got)
-    # The float front end (NAME_quantize_frame) on the same raw data: the int8 inputs above.
-    front = got.get("front_end")
-    report["front_end_mismatches"] = None if front is None else int(np.count_nonzero(front != xq))
-    report["front_end_compared_bytes"] = None if front is None else int(xq.size)
-    report.update({
-        "samples": int(len(xq)),
-        "compiler": got.get("compiler", cc),
-        "target": target,
-        "streaming": bool(manifest["streaming"]),
-        "name": manifest["name"],
-        "dir": str(export_dir),
-        "inputs": source,
-        "seconds": round(time.perf_counter() - t0, 3),
-    })
+    report = _report(expected, got, xq, export_dir, manifest, source, compiler=got.get("compiler", cc), target=target)
+    report["seconds"] = round(time.perf_counter() - t0, 3)
     if got.get("footprint"):  # Cortex-M targets: flash/RAM/instructions measured for this core
         report.update(got["footprint"])
     return report

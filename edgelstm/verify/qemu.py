@@ -497,8 +497,7 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
     instructions_per_frame, ... and "footprint" with the details).
     """
     from ..codegen import read_manifest
-    from ..errors import ModelError
-    from . import _inputs, compare_outputs, load_export_model
+    from . import _report, _simulated_inputs
 
     note = note or (lambda _m: None)
     board = board_for(target)
@@ -509,13 +508,7 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
     manifest = read_manifest(export_dir)
     find_arm_gcc()
     find_qemu()
-    model = load_export_model(export_dir, manifest)
-    if (model.window, model.n_features, model.n_outputs) != (manifest["window"], manifest["features"], manifest["classes"]):
-        raise ModelError(f"'{export_dir}': the model does not match {manifest.get('name')}'s manifest",
-                         "export again with 'edgelstm export-c'")
-    xq, source, X = _inputs(model, data, samples, seed)
-    note(f"simulating {len(xq)} windows")
-    expected = model.predict_int8(xq)
+    model, xq, source, X, expected = _simulated_inputs(export_dir, manifest, data, samples, seed, note)
     note(f"cross-compiling {manifest['name']} for {board.core} ({ARM_GCC} {opt})")
     build = build_qemu(export_dir, manifest, target, opt=opt)
     try:
@@ -537,21 +530,9 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
         fp = build.footprint(macs_per_frame=model.ir.macs_per_frame(), macs_head=model.ir.macs_head(), measure=counts)
     finally:
         build.cleanup()
-    report = compare_outputs(expected, {"classify": out, "classes": classes, "stream": stream})
-    report["front_end_mismatches"] = None if front is None else int(np.count_nonzero(front != xq))
-    report["front_end_compared_bytes"] = None if front is None else int(xq.size)
-    report.update({
-        "samples": int(n),
-        "compiler": f"{fp['compiler']} {fp['opt']}",
-        "target": target,
-        "core": board.core,
-        "qemu_machine": board.qemu_machine,
-        "opt": opt,
-        "streaming": bool(manifest["streaming"]),
-        "name": manifest["name"],
-        "dir": str(export_dir),
-        "inputs": source,
-    })
+    report = _report(expected, {"classify": out, "classes": classes, "stream": stream, "front_end": front}, xq,
+                     export_dir, manifest, source, compiler=f"{fp['compiler']} {fp['opt']}", target=target,
+                     core=board.core, qemu_machine=board.qemu_machine, opt=opt)
     for k in FOOTPRINT_KEYS:
         report[k] = fp.get(k)
     report["footprint"] = fp

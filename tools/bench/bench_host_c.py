@@ -62,17 +62,8 @@ int main(int argc, char **argv)
 TFLM_DRIVER = r"""
 import sys
 import numpy as np
-from tflite_micro.python.tflite_micro import runtime
-raw = open(sys.argv[1], "rb").read()
-xq = np.load(sys.argv[2])
-it = runtime.Interpreter.from_bytes(raw, arena_size=max(len(raw) * 10, 1 << 20))
-outs = []
-for i in range(len(xq)):
-    it.reset()
-    it.set_input(np.ascontiguousarray(xq[i : i + 1]), 0)
-    it.invoke()
-    outs.append(np.array(it.get_output(0)).reshape(-1))
-np.save(sys.argv[3], np.stack(outs))
+from edgelstm.oracles import tflm_predict  # reset + set_input + invoke per window, as the tests run it
+np.save(sys.argv[3], tflm_predict(open(sys.argv[1], "rb").read(), np.load(sys.argv[2])))
 """
 
 
