@@ -116,7 +116,7 @@ class Int8Model:
         return q.astype(np.int8)
 
     # -- inference ----------------------------------------------------------------------------
-    def run(self, xq: np.ndarray, *, keep=None, traces=None, chunk: int = 512, progress=None) -> dict:
+    def run(self, xq: np.ndarray, *, keep=None, traces=None, chunk: int | None = None, progress=None) -> dict:
         from .sim.runner import run_model
 
         return run_model(self.ir, self._check_q(xq), keep=keep, traces=traces, chunk=chunk, progress=progress)
@@ -127,7 +127,7 @@ class Int8Model:
             raise EdgelstmError(f"predict_int8 needs int8 input (got {xq.dtype}); call quantize_input first")
         return self.check_input(xq, "input")
 
-    def predict_int8(self, xq: np.ndarray, *, chunk: int = 512, progress=None) -> np.ndarray:
+    def predict_int8(self, xq: np.ndarray, *, chunk: int | None = None, progress=None) -> np.ndarray:
         """int8 model outputs (N, C), bit-exact with TFLite Micro and the exported C."""
         out = self.run(xq, chunk=chunk, progress=progress)[self.ir.output]
         return out.reshape(out.shape[0], -1).astype(np.int8)

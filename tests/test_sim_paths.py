@@ -43,3 +43,45 @@ def test_fast_and_generic_lstm_paths_agree(key):
         assert n_diff == 0, f"{key}/{op.name}: {n_diff} hidden-state bytes differ between the paths"
         np.testing.assert_array_equal(tr_f["cell"], tr_g["cell"])
         assert tr_f["preact_saturated"] == tr_g["preact_saturated"]
+
+
+def _folded_case(rng, rows, k, shifts):
+    w = rng.integers(-128, 128, (rows, k))
+    w[0] = 127  # an extreme row: the accumulator bound itself is reached
+    bias = rng.integers(-(1 << 14), 1 << 14, rows)
+    mult = rng.integers(1 << 30, 1 << 31, rows)
+    shift = rng.choice(shifts, rows)
+    return w, bias, mult, shift
+
+
+@pytest.mark.parametrize("shifts", [(0,), (-1,), (-3, -7, -12), (1, 2), (-20, -31, 0, 3)])
+def test_folded_requant_image_and_index_match_fixedpoint(shifts):
+    """FoldedRequant's float64 image/index (r = 0 and r > 0 rows, any base) against the integer
+    definition sat16(MBQM(W a + b)) of edgelstm.fixedpoint, on random and extreme int8 inputs."""
+    from edgelstm import fixedpoint as fp
+    from edgelstm.sim.kernels import FoldedRequant
+
+    rng = np.random.default_rng(abs(hash(shifts)) % (1 << 32))
+    rows, k, n = 24, 40, 4000
+    wx, bx, mx, sx = _folded_case(rng, rows, k, shifts)
+    wh, bh, mh, sh = _folded_case(rng, rows, k, shifts)
+    base = np.repeat([65536, 196608, 65536], rows // 3)
+    fx = FoldedRequant(wx, bx, mx, sx, base=base)
+    fh = FoldedRequant(wh, bh, mh, sh)
+    assert fx.ok and fh.ok
+    a = rng.integers(-128, 128, (k, n))
+    a[:, 0], a[:, 1] = 127, -128  # extreme inputs
+    b = rng.integers(-128, 128, (k, n))
+    b[:, 2], b[:, 3] = 127, -128
+
+    def ref(w, bias, m, s, inp):
+        acc = w @ inp + bias[:, None]
+        return fp.sat16(fp.multiply_by_quantized_multiplier(acc, m[:, None], s[:, None]))
+
+    sx_ref, sh_ref = ref(wx, bx, mx, sx, a), ref(wh, bh, mh, sh, b)
+    img = fx.image(fx.wa @ np.vstack([a, np.ones((1, n))]))
+    np.testing.assert_array_equal(img.view(np.int64) - np.int64(0x4338000000000000), base[:, None] + sx_ref)
+    idx = fh.index(fh.wa @ np.vstack([b, np.ones((1, n))]), img)
+    np.testing.assert_array_equal(idx, base[:, None] + sx_ref + sh_ref)
+    # saturation is exercised, not only the linear range
+    assert (np.abs(sx_ref) == 32767).any() or min(shifts) < -7

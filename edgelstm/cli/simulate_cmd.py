@@ -54,7 +54,7 @@ def simulate_command(model, data_path, split, samples, out_path, out: Output):
     xq = m.quantize_input(X)
     t0 = time.time()
     with out.progress(length=len(xq), label=f"simulating {len(xq)} sequences") as bar:
-        logits = m.predict_int8(xq, chunk=1024, progress=bar.update)
+        logits = m.predict_int8(xq, progress=bar.update)
     seconds = time.time() - t0
     pred = np.argmax(logits, axis=-1)
     acc = float(np.mean(pred == y))

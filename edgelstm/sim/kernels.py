@@ -143,10 +143,14 @@ _MAGIC_BITS = int(np.array(_MAGIC).view(np.int64))  # 0x4338000000000000, divisi
 class FoldedRequant:
     """An FC layer with its requantisation folded into one float64 product (prepared once).
 
-    For inputs ``a`` (K, ...N) holding int8 values (zero point folded into ``bias``), the rows j of
-    ``w`` (rows, K) give, in an int64 view of the product (``__call__``)::
+    For inputs ``a`` (K, ...N) holding int8 values (zero point folded into ``bias``), row j of
+    the product ``wa @ [a; 1]`` is P_j = y_j + eps_j, y_j = (sum_i w_ji a_i + bias_j) mf_j, and
 
-        V_j = B_j + sat16(MBQM(sum_i w_ji a_i + bias_j, m_j, s_j)),   B_j = bits(1.5 * 2^52) >> r_j
+        S_j = sat16(MBQM(sum_i w_ji a_i + bias_j, m_j, s_j)) = sat16(RDBP(floor(y_j + 1/2), r_j)).
+
+    The LSTM step needs T = base + S_x + S_h (an index into its gate table, ``base`` per row):
+    :meth:`image` turns the input FC's product into the float64 1.5 * 2^52 + base + S_x, and
+    :meth:`index` adds the recurrent FC's product to that image and leaves T in an int64 view.
 
     Exactness (fixedpoint.py: SRDHM(X, m) = floor(X m / 2^31 + 1/2), MBQM = RDBP(SRDHM(acc 2^left, m), r)):
 
@@ -156,60 +160,89 @@ class FoldedRequant:
     * ``wa`` = [w mf | bias mf + eps] times [a; 1] is y + eps exactly: every partial sum (any BLAS
       order, FMA or not) is a multiple of 2^(left-32) below (sum_i |w_ji| 128 + |bias_j|) mf + eps
       < 2^(21+left) (checked here), so below 2^53 units.
-    * P + 1.5 * 2^52 (|P| < 2^51) lands in [2^52, 2^53) where doubles are the integers: the FPU
-      rounds to nearest, and the int64 view is bits(1.5 * 2^52) + n.
-    * RDBP(n, r) = (n + 2^(r-1) - [n < 0]) >> r; on the view, bits(1.5 * 2^52) is divisible by
-      2^r, so (V + 2^(r-1) - [V < bits]) >> r = (bits >> r) + RDBP(n, r).
-    * sat16 is a clamp of V against B_j - 32768, B_j + 32767.
+    * Rows with r = 0: clamping P to [-32768, 32767] before rounding is sat16 after it (the bounds
+      are integers, rounding is monotone). Adding the integer Q = 1.5 * 2^52 + k (0 <= k < 2^51)
+      lands in [2^52, 2^53), where doubles are the integers: the FPU rounds to nearest, so the sum
+      is exactly Q + sat16(n) (and Q + sat16(n) + P' rounds P' on top), and its int64 view is
+      bits(1.5 * 2^52) + k + sat16(n).
+    * Rows with r > 0 fold 2^-r into the row: P = y 2^-r + g/2 with g = 2^(left-31-r), an odd
+      multiple of g/2 (never 0), d = 2^-(r+1) <= 1/4, n = floor(y + 1/2). Nested floors (as in
+      ``pot_mul_1shift``) give RDBP(n, r) = floor((n + 2^(r-1) - [n < 0]) / 2^r)
+      = floor(y 2^-r + 1/2 + d - 2d [n < 0]) = round(u - 2d [u < 0]) with u = P + d (n < 0 iff
+      u < 0, and u - 2d [u < 0] is an odd multiple of g/2: no ties). The step computes
+      round(P + copysign(d, P)): for P > 0 that is round(u), for u < 0 round(u - 2d), and for
+      u in (0, d) it is round(u - 2d) = 0 = round(u) (both arguments lie within 1/2 of 0). Then
+      the clamp and the rounding add of the r = 0 rows (the sum stays a multiple of g/2 < 2^53 units).
 
     ``ok`` is False when a bound fails (the caller keeps its generic path).
     """
 
-    def __init__(self, w, bias, multiplier, shift, amax: int = 128):
+    def __init__(self, w, bias, multiplier, shift, base=None, amax: int = 128):
         w = np.asarray(w, dtype=np.int64)
         rows = w.shape[0]
         bias = np.zeros(rows, np.int64) if bias is None else np.broadcast_to(np.asarray(bias, np.int64), (rows,))
+        base = np.zeros(rows, np.int64) if base is None else np.broadcast_to(np.asarray(base, np.int64), (rows,))
         m = np.broadcast_to(np.asarray(multiplier, np.int64), (rows,))
         sft = np.broadcast_to(np.asarray(shift, np.int64), (rows,))
         left = np.maximum(sft, 0)
         right = np.maximum(-sft, 0)
         acc_bound = np.abs(w).sum(1) * amax + np.abs(bias)
         mf = m.astype(np.float64) * 2.0 ** (left - 31.0)
-        eps = 2.0 ** (left - 32.0)
+        eps = 2.0 ** (left - 32.0)  # g/2 of the rows with r = 0
         self.ok = bool(
             rows > 0
             and np.all(m >= 0)
             and np.all(left <= 30)
             and np.all(right <= 31)
+            and np.all((base >= 0) & (base < 2**40))
             and np.all(acc_bound * 2.0**left < _FLOAT_EXACT_ACC)  # (acc + bias) 2^left cannot wrap int32
             and np.all((acc_bound * mf + eps) * 2.0 ** (32 - left) < 2.0**52)  # partial sums exact
         )
         self.rows = rows
-        self.wa = np.concatenate([w * mf[:, None], (bias * mf + eps)[:, None]], axis=1)
-        self.base = np.right_shift(_MAGIC_BITS, right)  # B_j (int64, per row)
-        # rows grouped into runs of equal right shift: RDBP and the clamp run per contiguous run
-        self.runs = []
-        j = 0
-        while j < rows:
-            k = j
-            while k < rows and right[k] == right[j]:
-                k += 1
-            self.runs.append((j, k, int(right[j]), int(self.base[j])))
-            j = k
+        mfr = mf * 2.0 ** -right.astype(np.float64)  # exact: powers of two
+        self.wa = np.concatenate([w * mfr[:, None], (bias * mfr + eps * 2.0 ** -right.astype(np.float64))[:, None]],
+                                 axis=1)
+        # rows grouped into runs of equal right shift (r > 0 only) and of equal base: one block of
+        # ufunc calls per run
+        self.shift_runs = [(lo, hi, 2.0 ** -(r + 1)) for lo, hi, r in _runs(right) if r > 0]
+        self.base_runs = [(lo, hi, float(_MAGIC + b)) for lo, hi, b in _runs(base)]
 
-    def __call__(self, p: np.ndarray) -> np.ndarray:
-        """p: the float64 product ``wa @ [a; 1]`` (..., rows, N), in place -> its int64 view V."""
-        p += _MAGIC
+    def image(self, p: np.ndarray) -> np.ndarray:
+        """p: ``wa @ [a; 1]`` (..., rows, N) float64, in place -> 1.5 * 2^52 + base + S (float64)."""
+        self._presat(p)
+        clamp(p, -32768.0, 32767.0, out=p)
+        for lo, hi, mb in self.base_runs:
+            p[..., lo:hi, :] += mb
+        return p
+
+    def index(self, p: np.ndarray, img: np.ndarray) -> np.ndarray:
+        """p: ``wa @ [a; 1]`` (rows, N) float64, img: an :meth:`image` of the same shape (any base).
+        In place -> int64 view of p holding base + S_img + S."""
+        self._presat(p)
+        clamp(p, -32768.0, 32767.0, out=p)
+        p += img
         v = p.view(np.int64)
-        for lo, hi, r, b in self.runs:
-            blk = v[..., lo:hi, :]
-            if r > 0:
-                neg = blk < _MAGIC_BITS
-                blk += 1 << (r - 1)
-                blk -= neg
-                blk >>= r
-            clamp(blk, b - 32768, b + 32767, out=blk)
+        v -= _MAGIC_BITS
         return v
+
+    def _presat(self, p: np.ndarray) -> None:
+        """Rows with r > 0: P + copysign(2^-(r+1), P) (see the class notes), in place."""
+        for lo, hi, d in self.shift_runs:
+            blk = p[..., lo:hi, :]
+            blk += np.copysign(d, blk)
+
+
+def _runs(values: np.ndarray) -> list[tuple[int, int, int]]:
+    """(start, stop, value) of each run of equal consecutive values."""
+    out = []
+    j = 0
+    while j < len(values):
+        k = j
+        while k < len(values) and values[k] == values[j]:
+            k += 1
+        out.append((j, k, int(values[j])))
+        j = k
+    return out
 
 
 def pot_mul_1shift(x: np.ndarray, r: int, tmp: np.ndarray) -> np.ndarray:

@@ -72,26 +72,25 @@ class LstmKernel:
         the cell products as single shifts. Taken only where every bound below holds."""
         U = self.U
         gs = [op.gates[k] for k in GATE_ORDER]
-        self.fx = FoldedRequant(self.wx, self.bx, np.concatenate([g.input_fc.multiplier for g in gs]),
-                                np.concatenate([g.input_fc.shift for g in gs]))
-        self.fh = FoldedRequant(self.wh, self.bh, np.concatenate([g.recurrent_fc.multiplier for g in gs]),
-                                np.concatenate([g.recurrent_fc.shift for g in gs]))
-        # One table for the gates' sat16(sum) (no branchy clamp before the lookup): the sum of two
+        # One int16 table for the gates' sat16(sum) (no clamp before the lookup): the sum of two
         # int16 values lies in [-65536, 65534]; each activation is padded with its saturated ends to
         # 131,072 entries, sigmoid at 0, the cell gate's at 131,072:
-        #   gate_table[base_g + 65536 + s] = act_g(sat16(s)).
-        pad = np.empty((2, 131072), dtype=np.int32)
+        #   gate_table[base_g + s] = act_g(sat16(s)),  base_g = 65536 (+ 131,072 for the cell gate).
+        # int16 halves the table (it is read at random: it must stay in cache).
+        pad = np.empty((2, 131072), dtype=np.int16)
         pad[:, :32768] = act[:, :1]
         pad[:, 32768:98304] = act
         pad[:, 98304:] = act[:, -1:]
         self.gate_table_pad = pad.reshape(-1)
         table_base = np.repeat(np.array([0, 0, 131072, 0]), U) + 65536
         self.table_base = table_base[:, None]
-        # input part of the index, per step: sat16(FC_x) + table_base - B_h, with V_h = B_h + sat16(FC_h)
-        # (V_x = B_x + sat16(FC_x)): V_h + V_x + px_off is the table index.
-        self.px_off = (table_base - self.fx.base - self.fh.base)[:, None]
-        # tanh(c) indexed by c itself (take mode="wrap": c < 0 reads c + 65536)
-        self.tanh_cell_wrap = np.roll(self.tanh_cell32, 32768)
+        # the input FC's image carries the table base; the recurrent FC's product is added to it
+        self.fx = FoldedRequant(self.wx, self.bx, np.concatenate([g.input_fc.multiplier for g in gs]),
+                                np.concatenate([g.input_fc.shift for g in gs]), base=table_base)
+        self.fh = FoldedRequant(self.wh, self.bh, np.concatenate([g.recurrent_fc.multiplier for g in gs]),
+                                np.concatenate([g.recurrent_fc.shift for g in gs]))
+        # tanh(c) indexed by c + 32768 (non-negative: numpy's take branches on negative indices)
+        self.tanh_cell16 = self.tanh_cell32.astype(np.int16)
         fcm, im, om = op.forget_cell_mul, op.input_mul, op.output_mul
         self.r_fc, self.r_ig, self.r_out = -fcm.shift, -im.shift, -om.shift
         clip = int(op.quantized_cell_clip)
@@ -214,8 +213,7 @@ def _run_lstm_fast(k: LstmKernel, op: LstmOp, x: np.ndarray, trace: dict | None,
     N, T, F = x.shape
     U = k.U
     G = 4 * U
-    xa = np.empty((T, F + 1, N))  # [x_t; 1] per step, sequences along the columns
-    xa[:, :F, :] = x.transpose(1, 2, 0)
+    xa = np.empty((block, F + 1, N))  # [x_t; 1] for a block of steps, sequences along the columns
     xa[:, F, :] = 1.0
     ha = np.empty((U + 1, N))  # [h; 1]
     ha[:U] = float(op.hidden_zero_point)  # reset: h = zero point
@@ -225,20 +223,22 @@ def _run_lstm_fast(k: LstmKernel, op: LstmOp, x: np.ndarray, trace: dict | None,
     cells = np.empty((T, U, N), dtype=np.int16) if trace is not None else None
     sat_counts = np.zeros(4, dtype=np.int64)
     p = np.empty((G, N))
-    gates = np.empty((G, N), dtype=np.int32)
+    gates = np.empty((G, N), dtype=np.int16)
     ig = np.empty((U, N), dtype=np.int32)
     tmp = np.empty((U, N), dtype=np.int32)
+    cidx = np.empty((U, N), dtype=np.intp)
+    th = np.empty((U, N), dtype=np.int16)
     hq = np.empty((U, N), dtype=np.int64)
     sgn = np.empty((U, N), dtype=np.int64)
     i_g, f_g, g_g, o_g = (gates[j * U : (j + 1) * U] for j in range(4))
     m_out, sh_out = op.output_mul.multiplier, 31 + k.r_out
     for t0 in range(0, T, block):
-        px = k.fx(np.matmul(k.fx.wa, xa[t0 : t0 + block]))  # (steps, G, N): B_x + sat16(FC_x)
-        px += k.px_off
+        nb = min(block, T - t0)
+        xa[:nb, :F, :] = x[:, t0 : t0 + nb].transpose(1, 2, 0)
+        px = k.fx.image(np.matmul(k.fx.wa, xa[:nb]))  # (steps, G, N): 1.5 2^52 + base + S_x
         for t in range(t0, min(t0 + block, T)):
             np.matmul(k.fh.wa, ha, out=p)
-            v = k.fh(p)  # B_h + sat16(FC_h)
-            v += px[t - t0]  # sat16(FC_h) + sat16(FC_x) + 32768
+            v = k.fh.index(p, px[t - t0])  # base + sat16(FC_x) + sat16(FC_h)
             if trace is not None:
                 s = (v - k.table_base).reshape(4, U, N)  # the unsaturated sum
                 sat_counts += ((s <= fp.INT16_MIN) | (s >= fp.INT16_MAX)).sum(axis=(1, 2))
@@ -246,13 +246,14 @@ def _run_lstm_fast(k: LstmKernel, op: LstmOp, x: np.ndarray, trace: dict | None,
             # UpdateLstmCell: c = clip(sat16(MBQM(f c) + MBQM(i g)))
             np.multiply(f_g, c, out=c)
             pot_mul_1shift(c, k.r_fc, tmp)
-            np.multiply(i_g, g_g, out=ig)
+            np.multiply(i_g, g_g, out=ig, dtype=np.int32)
             pot_mul_1shift(ig, k.r_ig, tmp)
             c += ig
             clamp(c, k.c_lo, k.c_hi, out=c)
             # UpdateLstmHidden: h = clamp8(MBQM(tanh(c) o) + zp_h)
-            np.take(k.tanh_cell_wrap, c, mode="wrap", out=tmp)
-            tmp *= o_g
+            np.add(c, 32768, out=cidx)
+            np.take(k.tanh_cell16, cidx, mode="wrap", out=th)
+            np.multiply(th, o_g, out=tmp, dtype=np.int32)
             hq[...] = tmp
             hq *= m_out
             np.right_shift(hq, 63, out=sgn)

@@ -87,6 +87,10 @@ def _blas_single_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+_MAX_CHUNK = 1024
+_CHUNK_BYTES = 256 << 20
+
+
 def default_workers() -> int:
     """Threads for independent chunks of sequences (numpy releases the GIL in its loops)."""
     env = os.environ.get("EDGELSTM_SIM_THREADS")
@@ -99,7 +103,7 @@ def run_model(
     qm: QuantModel,
     xq: np.ndarray,
     *,
-    chunk: int = 512,
+    chunk: int | None = None,
     keep: tuple[str, ...] | None = None,
     traces: dict | None = None,
     progress: Callable[[int], None] | None = None,
@@ -107,8 +111,10 @@ def run_model(
 ) -> dict[str, np.ndarray]:
     """Run the model on int8 inputs ``xq`` (N, T, F); returns {tensor key: (N, ...) array}.
 
-    The batch is cut into chunks of ``chunk`` sequences (bounded memory, cache-sized arrays)
-    that run on ``workers`` threads; results do not depend on either. Only the output tensor
+    The batch is cut into chunks of ``chunk`` sequences (bounded memory) that run on ``workers``
+    threads; results do not depend on either. By default a chunk is the batch shared evenly
+    among the workers, at most 1,024 sequences (larger chunks amortise numpy's per-call cost,
+    which dominates below a few hundred sequences). Only the output tensor
     is returned unless ``keep`` names more tensor keys (or is ("*",) for all). ``traces`` (a
     dict) collects per-layer internals (cell states, saturation counts) of the first chunk.
     """
@@ -123,6 +129,12 @@ def run_model(
     if keep:
         want |= set(qm.tensors) if "*" in keep else set(keep)
     N = xq.shape[0]
+    n_workers = workers or default_workers()
+    if chunk is None:
+        # the generic LSTM/GRU paths hold float64 (T, F + 4U) arrays per sequence: keep a chunk's
+        # working set near _CHUNK_BYTES for long or wide models
+        per_seq = 8 * qm.window * (qm.n_features + 1 + max((4 * getattr(op, "units", 0) for op in qm.ops), default=0))
+        chunk = min(_MAX_CHUNK, -(-N // n_workers), max(1, _CHUNK_BYTES // max(per_seq, 1)))
     chunk = max(1, int(chunk))
     starts = list(range(0, max(N, 1), chunk))
     kernels = _kernels(qm)
@@ -135,7 +147,7 @@ def run_model(
         return {k: env[k] for k in want}
 
     parts: list[dict[str, np.ndarray] | None] = [None] * len(starts)
-    n_workers = min(workers or default_workers(), len(starts))
+    n_workers = min(n_workers, len(starts))
     with _blas_single_thread():
         if n_workers <= 1:
             for i, st in enumerate(starts):
