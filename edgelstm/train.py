@@ -263,7 +263,7 @@ def train_model(ds, config: TrainConfig, *, log: Callable[[str], None] | None = 
         "n_features": int(X.shape[2]),
         "normalization": {"mean": mean.tolist(), "variance": var.tolist()},
         "data": {"file": str(ds.source), "sha256": ds.sha256, "n_train": int(len(y_fit)), "n_val": int(len(held)),
-                 "n_test": int(len(ds.y_test))},
+                 "n_test": int(len(ds.y_test))} | ({"split": ds.params["split"]} if "split" in ds.params else {}),
         "metrics": {
             "float_test_accuracy": test_acc,
             "float_train_accuracy": train_acc,

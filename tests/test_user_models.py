@@ -91,3 +91,38 @@ def test_train_notes_ignored_test_fraction_and_empty_classes(tmp_path):
     assert out.exists() and "Traceback" not in r.stderr
     assert "--test-fraction is ignored" in r.stderr
     assert "class_0, class_1 have no training sequences" in r.stderr
+
+
+def test_later_stages_reuse_the_test_split_train_made(tmp_path):
+    # The file has no test split: train makes one with its --test-fraction/--seed. quantize,
+    # simulate and verify --data must score the very same test sequences (the defaults, 0.2 and
+    # seed 0, would count training sequences as test ones and inflate the accuracies).
+    from edgelstm import load_dataset, load_int8_model
+    from edgelstm.data.dataset import split_settings
+
+    rng = np.random.default_rng(1)
+    data = tmp_path / "d.npz"
+    np.savez(data, X_train=rng.normal(size=(40, 4, 2)).astype(np.float32), y_train=np.arange(40) % 2)
+    model, tfl, preds = tmp_path / "m.keras", tmp_path / "m.tflite", tmp_path / "p.npz"
+    r = run_main("train", "--data", data, "--units", 2, "--epochs", 1, "--test-fraction", 0.35, "--seed", 3,
+                 "--out", model)
+    assert r.code == 0, r.stderr
+    split = {"test_fraction": 0.35, "seed": 3}
+    assert split_settings(json.loads((tmp_path / "m.json").read_text())) == split
+    r = run_main("quantize", model, "--data", data, "--out", tfl, "--json")
+    assert r.code == 0, r.stderr
+    m = load_int8_model(tfl)
+    assert split_settings(m.ir.info.extra) == split
+    expected = load_dataset(data, **split)
+    default = load_dataset(data)
+    assert len(expected.y_test) != len(default.y_test)  # the test would not tell them apart otherwise
+    assert m.ir.info.extra["accuracy"]["n_test"] == len(expected.y_test)
+    r = run_main("simulate", tfl, "--data", data, "--out", preds, "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["samples"] == len(expected.y_test)
+    want = m.predict_int8(m.quantize_input(expected.X_test))
+    np.testing.assert_array_equal(np.load(preds)["logits"], want)
+    # a hand-edited split is ignored (defaults), never an error
+    assert split_settings({"data": {"split": {"test_fraction": 2, "seed": 3}}}) == {}
+    assert split_settings({"data": {"split": {"test_fraction": 0.3, "seed": "x"}}}) == {}
+    assert split_settings({"data": "x"}) == {} and split_settings(None) == {}

@@ -159,9 +159,9 @@ def _check_out_dir(out: Path) -> None:
 def _test_vectors(model, n: int, data_path: str | None, seed: int) -> tuple[np.ndarray, str]:
     """int8 input windows: the data's test split (quantised by the model) or random patterns."""
     if data_path:
-        from ..data import load_dataset
+        from ..data.dataset import load_dataset, split_settings
 
-        ds = load_dataset(data_path)
+        ds = load_dataset(data_path, **split_settings(model.ir.info.extra))  # train's test split, if it made one
         X = ds.X_test if ds.X_test is not None and len(ds.X_test) else ds.X_train
         X = X[:n]
         xq = model.quantize_input(X)

@@ -597,6 +597,27 @@ def _params(a, where: str) -> dict:
     return params
 
 
+def split_settings(meta) -> dict:
+    """``load_dataset`` keyword arguments that repeat the test split a model was trained with.
+
+    When a dataset has no test split of its own, ``edgelstm train`` splits it (``--test-fraction``,
+    ``--seed``) and records how in the model's metadata (``data.split``); ``quantize`` carries that
+    into the .tflite. Every later stage loads the same file with these settings, so its test
+    sequences are the ones the model never trained on. Absent or hand-edited values give {}
+    (the defaults); a file with its own test split ignores them anyway.
+    """
+    try:
+        sp = meta["data"]["split"]
+        fraction, seed = sp["test_fraction"], sp["seed"]
+    except (KeyError, TypeError):
+        return {}
+    if isinstance(fraction, bool) or isinstance(seed, bool) or not isinstance(seed, int):
+        return {}
+    if not isinstance(fraction, (int, float)) or not 0.0 < float(fraction) < 1.0 or seed < 0:
+        return {}
+    return {"test_fraction": float(fraction), "seed": seed}
+
+
 def _split(ds: Dataset, fraction: float, seed: int, where: str) -> None:
     """Move ``fraction`` of each class (stratified, deterministic by seed) to the test split."""
     rng = np.random.default_rng(seed)

@@ -144,7 +144,7 @@ def quantize_model(
     harmonize: bool = True,
 ) -> QuantizeResult:
     """The whole `quantize` stage; see the module docstring."""
-    from ..data.dataset import check_features, labels_for_model, load_dataset
+    from ..data.dataset import check_features, labels_for_model, load_dataset, split_settings
 
     log = log or (lambda _m: None)
     calib = calib or CalibrationConfig()
@@ -168,14 +168,14 @@ def quantize_model(
     t0 = time.time()
     keras_model = load_keras_model(model_path)
     spec = keras_to_spec(keras_model, str(model_path))
-    ds = load_dataset(data_path)
+    sidecar = read_sidecar_metadata(model_path)
+    ds = load_dataset(data_path, **split_settings(sidecar))  # train's own test split, if it made one
     check_features(ds, spec.features, "the model")
     if ds.window != spec.window:
         raise DataError(
             f"data has {ds.window} frames per sequence but the model was built for {spec.window}",
             "use data with the model's window length",
         )
-    sidecar = read_sidecar_metadata(model_path)
     class_names = sidecar.get("class_names") or list(ds.class_names)
     feature_names = sidecar.get("feature_names") or list(ds.feature_names)
     if len(feature_names) != spec.features:
@@ -229,7 +229,8 @@ def quantize_model(
         "normalization": None if spec.norm_mean is None else {
             "mean": [float(v) for v in spec.norm_mean], "std": [float(v) for v in spec.norm_std]},
         "source_model": {"file": model_path.name, "sha256": sha256_file(model_path)},
-        "data": {"file": Path(ds.source).name, "sha256": ds.sha256},
+        "data": {"file": Path(ds.source).name, "sha256": ds.sha256} | (
+            {"split": ds.params["split"]} if "split" in ds.params else {}),
         "calibration": {"samples": int(len(cal)), "percentile": calib.percentile, "seed": calib.seed},
     }
     raw = embed_edgelstm_metadata(raw, meta)

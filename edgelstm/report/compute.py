@@ -430,7 +430,7 @@ def compute_report(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """All the numbers of the report as one JSON-able dict (see the module docstring)."""
-    from ..data.dataset import check_features, load_dataset
+    from ..data.dataset import check_features, load_dataset, split_settings
     from ..fsutil import sha256_file
     from ..quantize.keras_spec import normalize
 
@@ -454,7 +454,7 @@ def compute_report(
         if c is not None and c != m.n_outputs:
             raise _pairing_error(keras_path, tflite_path,
                                  f"the .keras has {c} outputs (classes), the .tflite {m.n_outputs}")
-    ds = load_dataset(data_path)
+    ds = load_dataset(data_path, **split_settings(qm.info.extra))  # the test split train made, if any
     check_features(ds, m.n_features, "the model")
     if ds.window != m.window:
         raise DataError(f"data has {ds.window} frames per sequence but the model was built for {m.window}",

@@ -65,9 +65,9 @@ def verify_inputs(model, data: str | os.PathLike | None, samples: int, seed: int
 
 def _inputs(model, data, samples: int, seed: int) -> tuple[np.ndarray, str, np.ndarray | None]:
     if data is not None:
-        from ..data import load_dataset
+        from ..data.dataset import load_dataset, split_settings
 
-        ds = load_dataset(data)
+        ds = load_dataset(data, **split_settings(model.ir.info.extra))  # train's test split, if it made one
         X = ds.X_test if ds.X_test is not None and len(ds.X_test) else ds.X_train
         X = model.check_input(X[:samples])
         xq = model.quantize_input(X)
