@@ -25,9 +25,11 @@ DATA = Path(__file__).resolve().parent / "data"
 IN_CI = os.environ.get("CI", "") not in ("", "0", "false")
 
 
-def run_cli(exe: str, *args, timeout: float = 900, cwd=None) -> subprocess.CompletedProcess:
-    """The installed `edgelstm` console script with ``args`` (stringified), output captured."""
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def run_cli(exe: str, *args, timeout: float = 900, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """The installed `edgelstm` console script with ``args`` (stringified), output captured
+    (``env``: variables added to this process's environment)."""
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def assert_one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:

@@ -236,7 +236,7 @@ def test_softmax_matches_simulator_every_difference(prim, depth):
 
 
 META = {
-    "class_names": ["empty", "walk\"ing", "run?", "bïke"],
+    "class_names": ["empty", "walk\"ing */ x", "run??/", "bïke"],
     "feature_names": [f"f{i}" for i in range(5)],
     "normalization": {"mean": [0.5, -1.25, 3.0e3, 0.0, -7.75], "std": [2.0, 0.125, 1.0e3, 1.0e-3, 3.3]},
     "accuracy": {"float": 0.9125, "int8": 0.905},
@@ -245,7 +245,8 @@ META = {
 
 @pytest.fixture(scope="module")
 def meta_export(tmp_path_factory):
-    """A streaming model with normalisation, class names (quotes, '?', UTF-8) and accuracies."""
+    """A streaming model with normalisation, class names (quotes, a comment end, a trigraph, UTF-8)
+    and accuracies (the strict builds below compile the comments that list them)."""
     d = tmp_path_factory.mktemp("meta")
     raw = synth_lstm_tflite(SynthSpec(units=6, features=5, window=9, classes=4, seed=5, input_scale=0.037,
                                       input_zero_point=-11))
@@ -290,7 +291,8 @@ def test_header_declares_the_api(meta_export):
         assert decl in h, decl
     c = (out / "radar_v2_model.c").read_text()
     assert 'const int8_t radar_v2_lstm_0_wx[' in c and "static const edgelstm_lstm_params_s8_s16_t" in c
-    assert r'"walk\"ing"' in c and r'"run\?"' in c and r'"b\303\257ke"' in c
+    assert r'"walk\"ing */ x"' in c and r'"run\?\?/"' in c and r'"b\303\257ke"' in c
+    assert "run? ?/" in h and "walk\"ing * / x" in h  # the Classes: comment, made safe
 
 
 def test_accuracy_unknown_without_metadata(tmp_path):

@@ -347,6 +347,10 @@ def test_bad_lengths_and_feature_names(tmp_path):
     assert "feature_names has 2 names but the data have 3" in _error(
         _npz(tmp_path, "b.npz", feature_names=np.array(["a", "b"]), **a)
     )
+    # no test split: the count is checked before train's split uses the lengths
+    no_test = {k: a[k] for k in ("X_train", "y_train")}
+    assert "lengths_train has shape (5) but X_train has 40 sequences" in _error(
+        _npz(tmp_path, "c.npz", lengths_train=np.full(5, 4), **no_test))
 
 
 def test_too_many_classes(tmp_path):

@@ -343,6 +343,19 @@ def test_verify_detects_a_tampered_library(model_file, tmp_path, edgelstm_exe):
     assert r.exit_code == 1 and json.loads(r.stdout)["mismatches"] > 0
 
 
+def test_verify_removes_its_build_folder_when_the_c_does_not_compile(model_file, tmp_path, edgelstm_exe):
+    need_tool("gcc")
+    out = tmp_path / "t"
+    assert invoke("export-c", model_file, "--out", out, "--name", "t", "--test-vectors", 3, "-q").exit_code == 0
+    with open(out / "t_model.c", "a") as f:
+        f.write("\n#error boom\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = run_cli(edgelstm_exe, "verify", out, "--samples", 5, "-q", env={"TMPDIR": str(tmp)})
+    assert_one_line_error(proc, "failed to compile", "boom")
+    assert list(tmp.iterdir()) == []  # no edgelstm_verify_* folder left behind
+
+
 def test_verify_errors_are_one_line(exported, tmp_path, edgelstm_exe):
     proc = run_cli(edgelstm_exe, "verify", tmp_path / "nope")
     assert_one_line_error(proc, "does not exist")

@@ -74,9 +74,17 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def c_comment_line(text: str) -> str:
+    """Text safe inside a /* */ comment: no comment delimiters, no trigraphs (C99 translates
+    ??/ and friends even inside comments, and -Wtrigraphs warns), line breaks as spaces."""
+    s = str(text).replace("*/", "* /").replace("/*", "/ *")
+    s = re.sub(r"\?(?=\?)", "? ", s)
+    return " ".join(s.splitlines())
+
+
 def c_comment_text(text: str) -> str:
-    """Text safe inside a /* */ comment, on one line."""
-    return " ".join(str(text).replace("*/", "* /").replace("/*", "/ *").split())
+    """Text safe inside a /* */ comment, on one line, runs of white space as one space."""
+    return " ".join(c_comment_line(text).split())
 
 
 def c_array(ctype: str, name: str, values, *, per_line: int = 20, static: bool = True, comment: str = "",

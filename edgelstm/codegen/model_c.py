@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..ir import QuantModel
-from .cwriter import c_array, c_comment_text, c_float, c_i32, c_string, to_c_identifier
+from .cwriter import c_array, c_comment_line, c_comment_text, c_float, c_i32, c_string, to_c_identifier
 from .graph import StreamPlan, arena_plan, numel, op_inputs
 
 GATES = ("i", "f", "g", "o")
@@ -586,10 +586,7 @@ void {name}_quantize_frame(const float raw[{NAME}_INPUT_SIZE], int8_t x[{NAME}_I
         ]
         if names:
             lines.append("Classes:      " + ", ".join(f"{i} {n}" for i, n in enumerate(names)))
-        def line(s: str) -> str:
-            return " ".join(s.replace("*/", "* /").replace("/*", "/ *").splitlines()) if s else ""
-
-        return "/*\n" + "".join(f" * {line(s)}\n" if s else " *\n" for s in lines) + " */\n"
+        return "/*\n" + "".join(f" * {c_comment_line(s)}\n" if s else " *\n" for s in lines) + " */\n"
 
 
 def generate_model_source(qm: QuantModel, name: str, plan: StreamPlan | None, info: HeaderInfo) -> ModelSource:

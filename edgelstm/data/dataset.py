@@ -465,6 +465,9 @@ def _assemble(raw: dict, where: str, test_fraction: float | None, seed: int) -> 
     if not has_test:
         if len_te is not None:
             raise DataError(f"{where} has lengths_test but no X_test/y_test")
+        if len_tr is not None and len_tr.shape != (len(X_tr),):
+            raise DataError(f"{where}: lengths_train has shape {_shape(len_tr)} but X_train has {len(X_tr)} sequences",
+                            "give one length per sequence")
         _split(ds, DEFAULT_TEST_FRACTION if test_fraction is None else float(test_fraction), seed, where)
     _check_dataset(ds, where)
     return ds

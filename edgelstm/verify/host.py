@@ -100,29 +100,35 @@ def build_host(export_dir: str | os.PathLike, manifest: dict, *, cc: str = "gcc"
     """Compile the export's library sources and the verify harness into one host program."""
     d = Path(export_dir)
     compiler = find_compiler(cc)
+    own_dir = build_dir is None  # a temporary folder of ours: removed if the build fails
     bdir = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix="edgelstm_verify_"))
-    bdir.mkdir(parents=True, exist_ok=True)
-    harness = bdir / "verify_main.c"
-    harness.write_text(harness_source(manifest), encoding="utf-8")
-    sources = []
-    for s in manifest["library_sources"]:
-        p = d / s
-        if not p.is_file():
-            raise EdgelstmError(f"export folder '{d}' lacks {s}", "export again with 'edgelstm export-c'")
-        sources.append(str(p))
-    exe = bdir / "verify_main"
-    flags = list(cflags) + list(extra_cflags)
-    lang_flags = ["-x", "c++"] if lang == "c++" else []
-    cmd = [compiler, *lang_flags, *flags, "-I", str(d), *sources, str(harness), "-o", str(exe)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"{cc} did not finish compiling within 600 s") from None
-    if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "no message")
-        raise ToolError(f"{cc} failed to compile the exported library: {' '.join(first.split())[:300]}")
-    return HostBuild(export_dir=d, manifest=manifest, exe=exe, build_dir=bdir, compiler=cc, cflags=tuple(flags))
+        bdir.mkdir(parents=True, exist_ok=True)
+        harness = bdir / "verify_main.c"
+        harness.write_text(harness_source(manifest), encoding="utf-8")
+        sources = []
+        for s in manifest["library_sources"]:
+            p = d / s
+            if not p.is_file():
+                raise EdgelstmError(f"export folder '{d}' lacks {s}", "export again with 'edgelstm export-c'")
+            sources.append(str(p))
+        exe = bdir / "verify_main"
+        flags = list(cflags) + list(extra_cflags)
+        lang_flags = ["-x", "c++"] if lang == "c++" else []
+        cmd = [compiler, *lang_flags, *flags, "-I", str(d), *sources, str(harness), "-o", str(exe)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"{cc} did not finish compiling within 600 s") from None
+        if proc.returncode != 0:
+            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+            first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "no message")
+            raise ToolError(f"{cc} failed to compile the exported library: {' '.join(first.split())[:300]}")
+        return HostBuild(export_dir=d, manifest=manifest, exe=exe, build_dir=bdir, compiler=cc, cflags=tuple(flags))
+    except BaseException:
+        if own_dir:
+            shutil.rmtree(bdir, ignore_errors=True)
+        raise
 
 
 def build_and_run(export_dir: str | os.PathLike, inputs: np.ndarray, target: str = "host", *, cc: str = "gcc",

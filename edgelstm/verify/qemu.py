@@ -263,77 +263,83 @@ def build_qemu(export_dir: str | os.PathLike, manifest: dict, target: str, *, op
     d = Path(export_dir)
     bd = boards_dir()
     common = bd / "common"
+    own_dir = build_dir is None  # a temporary folder of ours: removed if the build fails
     bdir = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix=f"edgelstm_{board.core}_"))
-    bdir.mkdir(parents=True, exist_ok=True)
-    (bdir / "obj").mkdir(exist_ok=True)
-    (bdir / "board").mkdir(exist_ok=True)
-    (bdir / BOARD_MODEL_HEADER).write_text(board_model_header(manifest["name"], __version__), encoding="utf-8")
-    sources = []
-    for s in manifest["library_sources"]:
-        p = d / s
-        if not p.is_file():
-            raise EdgelstmError(f"export folder '{d}' lacks {s}", "export again with 'edgelstm export-c'")
-        sources.append(p)
-    incs = [f"-I{bdir}", f"-I{common}"] + [f"-I{x}" for x in _include_dirs(d, manifest)]
-    cflags = (*board.cpu_flags, opt, *STRICT_CFLAGS, *SECTION_FLAGS, *extra_cflags)
-    ver = _run_tool([gcc, "-dumpversion"], f"{ARM_GCC} -dumpversion", timeout=60)
-    compiler_version = f"{ARM_GCC} {ver.stdout.strip()}" if ver.returncode == 0 else ARM_GCC
+    try:
+        bdir.mkdir(parents=True, exist_ok=True)
+        (bdir / "obj").mkdir(exist_ok=True)
+        (bdir / "board").mkdir(exist_ok=True)
+        (bdir / BOARD_MODEL_HEADER).write_text(board_model_header(manifest["name"], __version__), encoding="utf-8")
+        sources = []
+        for s in manifest["library_sources"]:
+            p = d / s
+            if not p.is_file():
+                raise EdgelstmError(f"export folder '{d}' lacks {s}", "export again with 'edgelstm export-c'")
+            sources.append(p)
+        incs = [f"-I{bdir}", f"-I{common}"] + [f"-I{x}" for x in _include_dirs(d, manifest)]
+        cflags = (*board.cpu_flags, opt, *STRICT_CFLAGS, *SECTION_FLAGS, *extra_cflags)
+        ver = _run_tool([gcc, "-dumpversion"], f"{ARM_GCC} -dumpversion", timeout=60)
+        compiler_version = f"{ARM_GCC} {ver.stdout.strip()}" if ver.returncode == 0 else ARM_GCC
 
-    jobs_list: list[tuple[list[str], str]] = []
-    lib_objs: list[Path] = []
-    seen: set[str] = set()
-    for p in sources:
-        stem = p.stem
-        if stem in seen:
-            raise EdgelstmError(f"export folder '{d}' has two library sources named {stem}.c")
-        seen.add(stem)
-        obj = bdir / "obj" / f"{stem}.o"
-        lib_objs.append(obj)
-        jobs_list.append(([gcc, *cflags, "-fstack-usage", "-fcallgraph-info=su", *incs, "-c", str(p), "-o", str(obj)],
-                          f"{p.name}"))
-    board_objs: dict[str, Path] = {}
-    for f in (*BOARD_SOURCES, VERIFY_MAIN, FOOTPRINT_MAIN):
-        obj = bdir / "board" / (Path(f).stem + ".o")
-        board_objs[f] = obj
-        jobs_list.append(([gcc, *cflags, *incs, "-c", str(common / f), "-o", str(obj)], f))
-    front_obj = bdir / "board" / "edgelstm_board_footprint_fe.o"
-    jobs_list.append(([gcc, *cflags, *incs, "-DEB_FOOTPRINT_FRONT_END=1", "-c", str(common / FOOTPRINT_MAIN), "-o",
-                       str(front_obj)], FOOTPRINT_MAIN))
+        jobs_list: list[tuple[list[str], str]] = []
+        lib_objs: list[Path] = []
+        seen: set[str] = set()
+        for p in sources:
+            stem = p.stem
+            if stem in seen:
+                raise EdgelstmError(f"export folder '{d}' has two library sources named {stem}.c")
+            seen.add(stem)
+            obj = bdir / "obj" / f"{stem}.o"
+            lib_objs.append(obj)
+            jobs_list.append(([gcc, *cflags, "-fstack-usage", "-fcallgraph-info=su", *incs, "-c", str(p), "-o", str(obj)],
+                              f"{p.name}"))
+        board_objs: dict[str, Path] = {}
+        for f in (*BOARD_SOURCES, VERIFY_MAIN, FOOTPRINT_MAIN):
+            obj = bdir / "board" / (Path(f).stem + ".o")
+            board_objs[f] = obj
+            jobs_list.append(([gcc, *cflags, *incs, "-c", str(common / f), "-o", str(obj)], f))
+        front_obj = bdir / "board" / "edgelstm_board_footprint_fe.o"
+        jobs_list.append(([gcc, *cflags, *incs, "-DEB_FOOTPRINT_FRONT_END=1", "-c", str(common / FOOTPRINT_MAIN), "-o",
+                           str(front_obj)], FOOTPRINT_MAIN))
 
-    def compile_one(job: tuple[list[str], str]) -> tuple[str, subprocess.CompletedProcess]:
-        cmd, what = job
-        return what, _run_tool(cmd, f"{ARM_GCC} ({what})")
+        def compile_one(job: tuple[list[str], str]) -> tuple[str, subprocess.CompletedProcess]:
+            cmd, what = job
+            return what, _run_tool(cmd, f"{ARM_GCC} ({what})")
 
-    with ThreadPoolExecutor(max_workers=jobs or min(8, os.cpu_count() or 2)) as ex:
-        results = list(ex.map(compile_one, jobs_list))
-    for what, proc in results:
-        if proc.returncode != 0:
-            raise ToolError(f"{ARM_GCC} failed to compile {what} for {board.core} ({opt}): "
-                            f"{_first_error(proc.stderr or proc.stdout)}")
+        with ThreadPoolExecutor(max_workers=jobs or min(8, os.cpu_count() or 2)) as ex:
+            results = list(ex.map(compile_one, jobs_list))
+        for what, proc in results:
+            if proc.returncode != 0:
+                raise ToolError(f"{ARM_GCC} failed to compile {what} for {board.core} ({opt}): "
+                                f"{_first_error(proc.stderr or proc.stdout)}")
 
-    ld = bd / board.board / "linker.ld"
+        ld = bd / board.board / "linker.ld"
 
-    def link(main_obj: Path, elf: Path) -> None:
-        cmd = [gcc, *board.cpu_flags, opt, *LINK_FLAGS, "-T", str(ld), f"-Wl,-Map={elf.with_suffix('.map')}",
-               "-o", str(elf), str(board_objs["edgelstm_startup.c"]), str(board_objs["edgelstm_board.c"]),
-               str(main_obj), *map(str, lib_objs)]
-        proc = _run_tool(cmd, f"{ARM_GCC} (link)")
-        if proc.returncode != 0:
-            err = _first_error(proc.stderr or proc.stdout)
-            if "overflowed" in err or "not enough RAM" in err:
-                raise ToolError(f"{manifest['name']} does not fit the {board.title} "
-                                f"({board.flash_bytes >> 10} KB flash, {board.ram_bytes >> 10} KB RAM): {err}")
-            raise ToolError(f"{ARM_GCC} failed to link the {board.core} firmware: {err}")
+        def link(main_obj: Path, elf: Path) -> None:
+            cmd = [gcc, *board.cpu_flags, opt, *LINK_FLAGS, "-T", str(ld), f"-Wl,-Map={elf.with_suffix('.map')}",
+                   "-o", str(elf), str(board_objs["edgelstm_startup.c"]), str(board_objs["edgelstm_board.c"]),
+                   str(main_obj), *map(str, lib_objs)]
+            proc = _run_tool(cmd, f"{ARM_GCC} (link)")
+            if proc.returncode != 0:
+                err = _first_error(proc.stderr or proc.stdout)
+                if "overflowed" in err or "not enough RAM" in err:
+                    raise ToolError(f"{manifest['name']} does not fit the {board.title} "
+                                    f"({board.flash_bytes >> 10} KB flash, {board.ram_bytes >> 10} KB RAM): {err}")
+                raise ToolError(f"{ARM_GCC} failed to link the {board.core} firmware: {err}")
 
-    elf = bdir / "firmware.elf"
-    fp_elf = bdir / "footprint.elf"
-    fp_fe_elf = bdir / "footprint_front_end.elf"
-    link(board_objs[VERIFY_MAIN], elf)
-    link(board_objs[FOOTPRINT_MAIN], fp_elf)
-    link(front_obj, fp_fe_elf)
-    return QemuBuild(export_dir=d, manifest=manifest, board=board, opt=opt, build_dir=bdir, elf=elf,
-                     footprint_elf=fp_elf, footprint_front_elf=fp_fe_elf, library_objects=lib_objs,
-                     cflags=tuple(cflags), compiler_version=compiler_version)
+        elf = bdir / "firmware.elf"
+        fp_elf = bdir / "footprint.elf"
+        fp_fe_elf = bdir / "footprint_front_end.elf"
+        link(board_objs[VERIFY_MAIN], elf)
+        link(board_objs[FOOTPRINT_MAIN], fp_elf)
+        link(front_obj, fp_fe_elf)
+        return QemuBuild(export_dir=d, manifest=manifest, board=board, opt=opt, build_dir=bdir, elf=elf,
+                         footprint_elf=fp_elf, footprint_front_elf=fp_fe_elf, library_objects=lib_objs,
+                         cflags=tuple(cflags), compiler_version=compiler_version)
+    except BaseException:
+        if own_dir:
+            shutil.rmtree(bdir, ignore_errors=True)
+        raise
 
 
 # ----------------------------------------------------------------------------------- footprint
