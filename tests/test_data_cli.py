@@ -197,3 +197,24 @@ def test_process_bad_input_one_line_error(edgelstm_exe, tmp_path, args):
     assert "Traceback" not in r.stderr + r.stdout
     assert not (tmp_path / "out.npz").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["picture.npz"]  # no temporary files
+
+
+def test_quiet_silences_notes_not_results(tmp_path):
+    from tests.test_bad_inputs import run_main
+
+    p = tmp_path / "r.npz"
+    r = run_main("data", "radar", "-o", p, "--train", 14, "--test", 7, "--frames", 8, "-q")
+    assert r.code == 0 and r.stderr == "" and f"wrote {p}" in r.stdout
+    r = run_main("data", "inspect", p, "-q")
+    assert r.code == 0 and r.stderr == "" and "14 train + 7 test sequences" in r.stdout
+    r = run_main("data", "inspect", p, "--json", "-q")
+    assert r.code == 0 and json.loads(r.stdout)["splits"]["train"]["sequences"] == 14
+
+
+def test_a_group_alone_prints_its_help():
+    from tests.test_bad_inputs import run_main
+
+    for args in ((), ("data",)):
+        r = run_main(*args)
+        assert r.code == 2 and r.stdout == ""
+        assert "Usage: edgelstm" in r.stderr and "Commands:" in r.stderr and len(r.stderr.splitlines()) > 5

@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as e:
+        # 'edgelstm' or 'edgelstm data' alone: the group's help, as written (exit 2, like click)
+        click.echo(e.ctx.get_help(), err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         # Usage errors (bad option, missing argument, bad value): one line plus where to look.
         msg = " ".join(e.format_message().split())

@@ -3,7 +3,7 @@
 Conventions (kept by every command):
 - results go to stdout; progress and notes go to stderr;
 - ``--json`` prints exactly one JSON object on stdout and nothing else there;
-- ``--quiet`` silences progress and notes;
+- ``--quiet`` silences progress and notes (stderr); results still go to stdout;
 - a user error is one line ``error: ...`` on stderr and a non-zero exit; ``--debug`` (on the
   group) shows the traceback instead.
 """
@@ -39,8 +39,9 @@ class Output:
             click.echo(msg, err=True)
 
     def result(self, msg: str) -> None:
-        """Human-readable results: stdout, silenced by --json (and --quiet)."""
-        if self.chatty:
+        """Human-readable results: stdout, silenced only by --json (--quiet silences the notes on
+        stderr, not the answer the command was run for)."""
+        if not self.json:
             click.echo(msg)
 
     def emit_json(self, obj: dict[str, Any]) -> None:
