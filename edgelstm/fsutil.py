@@ -7,12 +7,13 @@ Every output goes to a temporary name in the destination folder and is renamed i
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .errors import EdgelstmError
 
@@ -138,11 +139,16 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, what: str = "output
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike, *, what: str = "output folder") -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, what: str = "output folder", carry_except: Iterable[str] | None = None,
+               carried: list[str] | None = None) -> Iterator[Path]:
     """Build a folder under a temporary name and move it to ``path`` when complete.
 
     An existing ``path`` folder is replaced only after the new one is complete. On failure
     nothing is left: neither the temporary folder nor the parent folders this call created.
+    With ``carry_except`` (names or glob patterns an earlier run of the tool may have written), every other
+    top-level entry of the existing folder that the new one does not have (the user's own files,
+    build products) is moved into the new folder instead of being deleted; their names are
+    appended to ``carried``.
     """
     p = Path(path)
     if p.exists() and not p.is_dir():
@@ -161,11 +167,23 @@ def atomic_dir(path: str | os.PathLike, *, what: str = "output folder") -> Itera
             yield tmp
             os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
             if p.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=parent))
-                os.rmdir(old)
-                os.replace(p, old)
-                os.replace(tmp, p)
+                moved = _carry_over(p, tmp, set(carry_except)) if carry_except is not None else []
+                try:
+                    old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=parent))
+                    os.rmdir(old)
+                    os.replace(p, old)
+                except OSError:
+                    _move_back(tmp, p, moved)  # the user's files are never lost with the new folder
+                    raise
+                try:
+                    os.replace(tmp, p)
+                except OSError:
+                    os.replace(old, p)  # the earlier folder back in place, with the user's files
+                    _move_back(tmp, p, moved)
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
+                if carried is not None:
+                    carried.extend(moved)
             else:
                 os.replace(tmp, p)
         except OSError as e:
@@ -174,6 +192,29 @@ def atomic_dir(path: str | os.PathLike, *, what: str = "output folder") -> Itera
         shutil.rmtree(tmp, ignore_errors=True)
         _remove_empty(created)
         raise
+
+
+def _carry_over(src: Path, dst: Path, known: set[str]) -> list[str]:
+    """Move the entries of ``src`` that are neither in ``known`` nor in ``dst`` into ``dst`` (all or
+    none: on an error the moved ones go back)."""
+    moved: list[str] = []
+    try:
+        for entry in sorted(src.iterdir()):
+            ours = any(fnmatch.fnmatchcase(entry.name, k) for k in known)
+            if ours or (dst / entry.name).exists() or entry.name.startswith(f".{src.name}."):
+                continue
+            os.replace(entry, dst / entry.name)
+            moved.append(entry.name)
+    except OSError:
+        _move_back(dst, src, moved)
+        raise
+    return moved
+
+
+def _move_back(dst: Path, src: Path, names: list[str]) -> None:
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.replace(dst / name, src / name)
 
 
 def sha256_file(path: str | os.PathLike) -> str:

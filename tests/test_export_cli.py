@@ -90,6 +90,15 @@ def test_export_replaces_an_earlier_export_only(model_file, tmp_path):
     assert invoke("export-c", model_file, "--out", out, "--name", "a", "--test-vectors", 2, "-q").exit_code == 0
     assert invoke("export-c", model_file, "--out", out, "--name", "b", "--test-vectors", 2, "-q").exit_code == 0
     assert (out / "b_model.h").is_file() and not (out / "a_model.h").exists()
+    # the user's own files in an earlier export survive a re-export (ours are replaced)
+    (out / "my_notes.txt").write_text("mine")
+    (out / "app").mkdir()
+    (out / "app" / "main.c").write_text("int main(void) { return 0; }\n")
+    r = invoke("export-c", model_file, "--out", out, "--name", "c", "--test-vectors", 2)
+    assert r.exit_code == 0, r.output
+    assert (out / "c_model.h").is_file() and not (out / "b_model.h").exists()
+    assert (out / "my_notes.txt").read_text() == "mine" and (out / "app" / "main.c").is_file()
+    assert "kept 2 entries of yours" in r.output
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
@@ -376,3 +385,23 @@ def test_verify_refuses_a_replaced_model(exported, tmp_path, edgelstm_exe):
                                                                          seed=99)))
     proc = run_cli(edgelstm_exe, "verify", copy)
     assert_one_line_error(proc, "sha256")
+
+
+def test_atomic_dir_carries_the_users_files_and_loses_none_on_failure(tmp_path):
+    from edgelstm.fsutil import atomic_dir
+
+    out = tmp_path / "rep"
+    out.mkdir()
+    for name in ("index.html", "old_fig.png", "mine.md"):
+        (out / name).write_text(name)
+    kept: list[str] = []
+    with atomic_dir(out, carry_except={"index.html", "old_fig.png"}, carried=kept) as tmp:
+        (tmp / "index.html").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "mine.md"] and kept == ["mine.md"]
+    assert (out / "index.html").read_text() == "new" and (out / "mine.md").read_text() == "mine.md"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out, carry_except={"index.html"}) as tmp:
+            (tmp / "index.html").write_text("newer")
+            raise RuntimeError("the build failed")
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "mine.md"]
+    assert (out / "index.html").read_text() == "new" and leftovers(tmp_path) == []

@@ -56,9 +56,10 @@ def test_report_cli_files_and_accuracies(tiny_pair, radar_tiny, tmp_path, edgels
     export_c(tfl, c_dir, name="tiny", n_vectors=5)
     (c_dir / "footprint.json").write_text(json.dumps({"cortex-m4": {"flash_code_bytes": 1234}, "ram_bytes": 321}))
     out = tmp_path / "rep"
-    out.mkdir()  # an earlier report there is replaced as a whole
+    out.mkdir()  # an earlier report there is replaced (its page, JSON and figures)
     (out / "report.json").write_text(json.dumps({"format": "edgelstm-report"}))
     (out / "stale.png").write_bytes(b"x")
+    (out / "my_analysis.md").write_text("mine")  # the user's own file: kept
     res = run_cli(edgelstm_exe, "report", keras_path, tfl, "--data", radar_tiny, "--out", out, "--c-dir", c_dir,
                   "--json")
     assert res.returncode == 0, res.stderr
@@ -66,7 +67,8 @@ def test_report_cli_files_and_accuracies(tiny_pair, radar_tiny, tmp_path, edgels
     for f in ("index.html", "report.json", *PNGS):
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
         assert f in summary["files"]
-    assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])  # stale.png is gone
+    assert sorted(p.name for p in out.iterdir()) == sorted([*summary["files"], "my_analysis.md"])  # stale.png is gone
+    assert (out / "my_analysis.md").read_text() == "mine"
     for png in PNGS:
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "index.html").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
@@ -44,7 +45,7 @@ def print_footprint(out: Output, fp: dict, indent: str = "  ") -> None:
 @cli.command("export-c")
 @click.argument("model", type=click.Path(dir_okay=True))
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=True, dir_okay=True),
-              help="Output folder (created; an earlier export there is replaced, anything else is refused).")
+              help="Output folder (created; an earlier export there is replaced, your other files in it kept; a folder that is not an export is refused).")
 @click.option("--name", default=None,
               help="C prefix of every public symbol (NAME_classify, NAME_MODEL_H, ...): a C identifier. "
               "[default: the model file's stem, or 'edgelstm']")
@@ -91,11 +92,16 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
            edgelstm verify OUT --data radar.npz [--target qemu-cortex-m4]
     """
     from ..codegen import export_c
+    from ..codegen.export import FOOTPRINT
     from ..errors import ToolError
 
     res = export_c(model, out_dir, name=name, n_vectors=n_vectors, data_path=data_path, seed=seed, note=out.note,
                    target=target)
     kb = res.weights_bytes / 1024
+    if res.kept:
+        out.note(f"note: kept {len(res.kept)} entr{'y' if len(res.kept) == 1 else 'ies'} of yours in {res.out}/ "
+                 f"that edgelstm did not write: {', '.join(res.kept)[:200]}")
+    mk = shlex.quote(str(res.out))  # copy-pasteable with spaces in the path
     out.result(f"wrote {res.out}/: {len(res.files)} files, C prefix '{res.name}', target {res.target}")
     out.result(f"  model: {res.window} frames x {res.features} features -> {res.classes} outputs "
                f"(sha256 {res.model_sha256[:12]}...)")
@@ -105,12 +111,12 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
     else:
         out.result(f"  streaming: no, {res.streaming_reason}; whole-window {res.name}_classify only")
     if target in _BOARD_TARGETS:
-        out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run in QEMU: make -C {res.out} test")
+        out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run in QEMU: make -C {mk} test")
     elif target == "arduino":
         out.result(f"  Arduino library: copy {res.out}/ into your Arduino 'libraries' folder; example "
-                   f"examples/{res.name}_serial; host self test: make -C {res.out} test")
+                   f"examples/{res.name}_serial; host self test: make -C {mk} test")
     else:
-        out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run: make -C {res.out} test")
+        out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run: make -C {mk} test")
     obj = res.to_json()
     if target in _BOARD_TARGETS:
         obj["footprint"] = None
@@ -131,7 +137,7 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
                 obj.update({k: fp.get(k) for k in ("flash_weights_bytes", "flash_code_bytes", "ram_bytes",
                                                    "macs_per_frame", "instructions_per_frame")})
                 # kept with the library: `edgelstm report --c-dir` and users read it from there
-                write_text_atomic(Path(res.out) / "footprint.json", json.dumps(fp, indent=2) + "\n",
+                write_text_atomic(Path(res.out) / FOOTPRINT, json.dumps(fp, indent=2) + "\n",
                                   what="footprint report")
                 print_footprint(out, fp)
             except ToolError as e:

@@ -12,7 +12,7 @@ from .base import Output, cli, output_options
 @click.argument("int8_model", metavar="MODEL_int8.tflite", type=click.Path(dir_okay=False))
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Dataset (.npz or .csv).")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=True, dir_okay=True),
-              help="Output folder (created; an earlier report there is replaced, anything else is refused).")
+              help="Output folder (created; an earlier report there is replaced, your other files in it kept; a folder that is not a report is refused).")
 @click.option("--c-dir", "c_dir", type=click.Path(file_okay=True, dir_okay=True), default=None,
               help="An `edgelstm export-c` folder of this model: adds its deployment figures.")
 @click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)

@@ -59,6 +59,7 @@ class ExportResult:
     test_vector_source: str
     manifest: dict[str, Any] = field(default_factory=dict)
     target: str = HOST
+    kept: list[str] = field(default_factory=list)  # files of the user's kept in the re-exported folder
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -313,8 +314,12 @@ def export_model(
         "target": target,
         **layout.extra_manifest,
     }
+    # An earlier export's own files are replaced; anything else in the folder (the user's files,
+    # build products) is kept.
+    earlier = _earlier_files(Path(out))
+    kept: list[str] = []
     try:
-        with atomic_dir(out, what="output folder") as tmp:
+        with atomic_dir(out, what="output folder", carry_except=earlier, carried=kept) as tmp:
             for fname, text in layout.texts.items():
                 (tmp / fname).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / fname).write_text(text, encoding="utf-8")
@@ -328,8 +333,26 @@ def export_model(
         out=out, name=name, files=files, streaming=plan is not None, streaming_reason=reason,
         weights_bytes=src.weights_bytes, model_sha256=sha, window=qm.window, features=qm.n_features,
         classes=qm.n_outputs, test_vectors=int(len(xq)), test_vector_source=vec_source, manifest=manifest,
-        target=target,
+        target=target, kept=kept,
     )
+
+
+FOOTPRINT = "footprint.json"  # written next to a board export by `edgelstm export-c --target cortex-*`
+
+
+def _earlier_files(out: Path) -> set[str] | None:
+    """Top-level names an earlier export in ``out`` wrote (None when there is none): these are
+    replaced; everything else in the folder is the user's and is kept."""
+    mf = out / MANIFEST
+    if not mf.is_file():
+        return None
+    known = {MANIFEST, FOOTPRINT}
+    try:
+        files = json.loads(mf.read_text(encoding="utf-8")).get("files") or []
+        known |= {Path(str(f)).parts[0] for f in files if str(f) and not Path(str(f)).is_absolute()}
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError, IndexError):
+        pass  # a damaged manifest: keep whatever the new export does not overwrite
+    return known
 
 
 def read_manifest(export_dir: str | os.PathLike) -> dict[str, Any]:

@@ -847,12 +847,17 @@ def make_report(
     rep = compute_report(keras_path, tflite_path, data_path, split=split, samples=samples, c_dir=c_dir, note=note,
                          progress=progress)
     note("drawing the figures...")
-    with atomic_dir(out, what="report folder") as tmp:
+    kept: list[str] = []  # an earlier report (its page, JSON and figures) is replaced, the user's other files kept
+    with atomic_dir(out, what="report folder", carry_except={"index.html", REPORT_JSON, "*.png"},
+                    carried=kept) as tmp:
         _chmod_like_mkdir(tmp)
         pngs = render_figures(rep, tmp)
         (tmp / "index.html").write_text(render_html(rep), encoding="utf-8")
         (tmp / REPORT_JSON).write_text(json.dumps(jsonable(rep), indent=1, allow_nan=False) + "\n",
                                        encoding="utf-8")
+    if kept:
+        note(f"note: kept {len(kept)} entr{'y' if len(kept) == 1 else 'ies'} of yours in {out}/ that the report "
+             f"did not write: {', '.join(kept)[:200]}")
     files = ["index.html", REPORT_JSON, *pngs]
     assert set(pngs) <= set(FIGURES.values())
     s = rep["summary"]
