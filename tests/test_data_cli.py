@@ -218,3 +218,17 @@ def test_a_group_alone_prints_its_help():
         r = run_main(*args)
         assert r.code == 2 and r.stdout == ""
         assert "Usage: edgelstm" in r.stderr and "Commands:" in r.stderr and len(r.stderr.splitlines()) > 5
+
+
+def test_inspect_plot_prints_no_warnings(tmp_path, edgelstm_exe):
+    """Emoji class names (glyphs the font lacks) and values near float32's limit plot quietly
+    (a real process: pytest would capture the warnings of an in-process run)."""
+    from tests.conftest import run_cli
+
+    rng = np.random.default_rng(0)
+    p = tmp_path / "e.npz"
+    np.savez(p, X_train=(rng.normal(size=(12, 6, 3)) * 1e30).astype(np.float32), y_train=np.arange(12) % 2,
+             X_test=rng.normal(size=(4, 6, 3)).astype(np.float32), y_test=np.arange(4) % 2,
+             class_names=np.array(["Fußgänger 🚶", "car"]))
+    r = run_cli(edgelstm_exe, "data", "inspect", p, "--plot", tmp_path / "e.png", "-q")
+    assert r.returncode == 0 and r.stderr == "" and (tmp_path / "e.png").stat().st_size > 0

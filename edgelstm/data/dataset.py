@@ -681,7 +681,7 @@ def _check_dataset(ds: Dataset, where: str) -> None:
             what = " and ".join(s for s in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} inf" if n_inf else "") if s)
             raise DataError(
                 f"{where}: {xn} has {what} value(s) (first at sequence {i}, frame {t}, feature {f})",
-                "clean or impute them (inf may come from values beyond the float32 range)",
+                "clean or impute them" + (" (inf may come from values beyond the float32 range)" if n_inf else ""),
             )
         if lengths is not None:
             lengths = np.asarray(lengths)

@@ -134,6 +134,13 @@ def plot_examples(ds: Dataset, path: str | Path, *, split: str = "train") -> Pat
     amplitude and range traces of three sequences per class. Other data: a heat map of all
     features vs frame.
     """
+    from ..report.plots import quiet_plotting
+
+    with quiet_plotting():
+        return _plot_examples(ds, path, split=split)
+
+
+def _plot_examples(ds: Dataset, path: str | Path, *, split: str) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -5,6 +5,9 @@ Each function takes the report dict and a path; ``render_figures`` draws them al
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 from pathlib import Path
 
 import numpy as np
@@ -315,7 +318,18 @@ _DRAW = {
 def render_figures(rep: dict, out_dir: Path) -> list[str]:
     """Draw every figure into ``out_dir``; returns the PNG file names."""
     files = []
-    for key, fname in FIGURES.items():
-        _DRAW[key](rep, Path(out_dir) / fname)
-        files.append(fname)
+    with quiet_plotting():
+        for key, fname in FIGURES.items():
+            _DRAW[key](rep, Path(out_dir) / fname)
+            files.append(fname)
     return files
+
+
+@contextlib.contextmanager
+def quiet_plotting():
+    """No warnings on the user's terminal from drawing: class names in a script the font lacks
+    (emoji: "Glyph ... missing") are drawn as boxes, extreme values clip."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.filterwarnings("ignore", message=r".*Glyph .* missing", category=UserWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        yield
