@@ -173,8 +173,8 @@ def _test_vectors(model, n: int, data_path: str | None, seed: int) -> tuple[np.n
     n_ext = n // 2
     a = random_int8_inputs(n - n_ext, T, F, seed=seed, kind="uniform")
     b = random_int8_inputs(n_ext, T, F, seed=seed + 1, kind="extremes") if n_ext else np.zeros((0, T, F), np.int8)
-    return np.concatenate([a, b]), (f"random int8, seed {seed}: {n - n_ext} uniform, {n_ext} extreme patterns "
-                                    "(all -128, all 127, alternating, uniform)")
+    return np.concatenate([a, b]), (f"random int8, seed {seed}: {n - n_ext} uniform, {n_ext} from the extreme set "
+                                    "(in quarters: all -128, all 127, alternating, uniform)")
 
 
 def load_model_for_export(model_path: str | os.PathLike):

@@ -112,6 +112,56 @@ def run_converter(spec: ModelSpec, calib: np.ndarray, check_x: np.ndarray, check
         return out.read_bytes()
 
 
+def gru_spec_float(spec: ModelSpec, x_norm: np.ndarray) -> np.ndarray:
+    """What the GRU spec computes in float64 on normalised inputs (the model edgelstm quantizes)."""
+    from ..sim.gru import gru_float
+
+    act = np.asarray(x_norm, dtype=np.float64)
+    for layer in spec.layers:
+        if layer.kind == "gru":
+            nw = len(layer.weights) // (2 if layer.bidirectional else 1)
+            seq = gru_float(act, *layer.weights[:nw], reset_after=layer.reset_after)
+            if layer.bidirectional:
+                back = gru_float(act, *layer.weights[nw:], reset_after=layer.reset_after, go_backwards=True)
+                seq = np.concatenate([seq, back[:, ::-1]], axis=-1) if layer.return_sequences else \
+                    np.concatenate([seq[:, -1], back[:, -1]], axis=-1)
+            elif not layer.return_sequences:
+                seq = seq[:, -1]
+            act = seq
+        elif layer.kind == "dense":
+            act = act @ np.asarray(layer.weights[0], np.float64)
+            if layer.use_bias:
+                act = act + np.asarray(layer.weights[1], np.float64)
+            if layer.activation == "relu":
+                act = np.maximum(act, 0.0)
+            elif layer.activation == "relu6":
+                act = np.clip(act, 0.0, 6.0)
+            elif layer.activation == "softmax":
+                e = np.exp(act - act.max(axis=-1, keepdims=True))
+                act = e / e.sum(axis=-1, keepdims=True)
+    return act
+
+
+def check_gru_spec(spec: ModelSpec, check_x: np.ndarray, check_y: np.ndarray) -> None:
+    """The GRU counterpart of the LSTM twin check: the spec must compute what the Keras model does."""
+    if not len(check_x):
+        return
+    with np.errstate(over="ignore"):  # exp overflow in a saturated sigmoid is exact (0 or 1)
+        got = gru_spec_float(spec, check_x)
+    try:  # a mixed-precision model computes in float16 / bfloat16: allow for its rounding
+        eps = float(np.finfo(np.asarray(check_y).dtype).eps)
+    except (TypeError, ValueError):
+        eps = 2.0**-8
+    ref = np.asarray(check_y, dtype=np.float64)
+    diff = float(np.max(np.abs(got - ref))) if got.shape == ref.shape else float("inf")
+    tol = max(1e-3, 20.0 * eps) * max(1.0, float(np.max(np.abs(ref))))
+    if not diff <= tol:
+        raise ModelError(
+            f"edgelstm's reading of the GRU model does not reproduce what Keras computes (max difference {diff:.3g})",
+            "the model uses something edgelstm does not model; please report it with the model",
+        )
+
+
 def read_sidecar_metadata(model_path: Path) -> dict:
     """The metadata JSON `edgelstm train` writes next to the model ({} if absent or unreadable)."""
     from ..train import metadata_path
@@ -215,6 +265,7 @@ def quantize_model(
     else:
         from .gru_quant import quantize_gru_spec
 
+        check_gru_spec(spec, check_x, check_y)
         log(f"quantizing the GRU with edgelstm's integer GRU ({len(cal)} calibration sequences)...")
         raw = quantize_gru_spec(spec, cal)
     times["convert"] = time.time() - t1
