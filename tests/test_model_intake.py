@@ -241,3 +241,14 @@ def test_a_weights_only_file_says_how_to_make_a_model(keras, tmp_path):
     m = keras.Sequential([keras.Input((T, F)), L.GRU(U), L.Dense(C)])
     m.save_weights(tmp_path / "w.weights.h5")
     _refused(tmp_path, tmp_path / "w.weights.h5", "only weights", "load_weights", "model.save('m.keras')")
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_weights_int8_cannot_hold_blame_the_model_not_the_file(keras, tmp_path, cell):
+    # All-zero recurrent weights: the quantized scales are out of range. The error named the new
+    # .tflite as a "corrupt model?"; it is the float model's range, said in one line.
+    L = keras.layers
+    m = keras.Sequential([keras.Input((T, F)), getattr(L, cell)(U, name="rnn"), L.Dense(C, name="head")])
+    m.set_weights([np.zeros_like(w) for w in m.get_weights()])
+    line = _refused(tmp_path, _save(m, tmp_path / "m.keras"), "cannot be quantized to int8", "range")
+    assert "corrupt" not in line

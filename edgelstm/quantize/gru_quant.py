@@ -98,6 +98,11 @@ def _gru_tensors(w: GraphWriter, weights: list[np.ndarray], units: int, x_scale:
 
 def quantize_gru_spec(spec: ModelSpec, calib: np.ndarray) -> bytes:
     """int8 ``.tflite`` of a GRU classifier from its float spec and normalised calibration data."""
+    with np.errstate(over="ignore", under="ignore"):  # exp of saturated gates: 0 or 1, as in Keras
+        return _quantize_gru_spec(spec, calib)
+
+
+def _quantize_gru_spec(spec: ModelSpec, calib: np.ndarray) -> bytes:
     if not len(calib):
         raise ModelError("no calibration data")
     w = GraphWriter("edgelstm integer GRU")

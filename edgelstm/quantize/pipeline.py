@@ -285,7 +285,17 @@ def quantize_model(
         "calibration": {"samples": int(len(cal)), "percentile": calib.percentile, "seed": calib.seed},
     }
     raw = embed_edgelstm_metadata(raw, meta)
-    qm = load_ir_from_bytes(raw, str(out_path))
+    try:
+        qm = load_ir_from_bytes(raw, str(out_path))
+    except ModelError as e:  # our own fresh model: a scale out of range comes from the float model
+        if "quantization" not in str(e) or not ("out of range" in str(e) or "finite" in str(e)):
+            raise
+        why = str(e).split(": ", 1)[-1].replace(" (corrupt model?)", "").split(" (")[0]
+        raise ModelError(
+            f"'{model_path}' cannot be quantized to int8: {why}",
+            "its weights or activations span a range int8 cannot hold (all-zero or huge weights, a constant "
+            "feature?): check the training and the data",
+        ) from None
     m = Int8Model(qm)
 
     t2 = time.time()
