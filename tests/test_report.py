@@ -319,3 +319,17 @@ def test_bad_pairings_are_one_line_errors(tiny_pair, radar_tiny, tmp_path, edgel
     res = run_cli(edgelstm_exe, "report", keras_path, tfl, "--data", bad, "--out", tmp_path / "r3")
     assert_one_line_error(res, "5 features")
     assert not (tmp_path / "r1").exists() and not (tmp_path / "r3").exists()
+
+
+def test_c_dir_of_another_model_is_noted_on_the_terminal(tiny_pair, radar_tiny, tmp_path, edgelstm_exe):
+    from edgelstm.codegen import export_c
+    from edgelstm.synth import SynthSpec, synth_lstm_tflite
+
+    keras_path, tfl = tiny_pair
+    other = tmp_path / "other.tflite"
+    other.write_bytes(synth_lstm_tflite(SynthSpec(seed=3)))
+    export_c(other, tmp_path / "c", name="other", n_vectors=2)
+    res = run_cli(edgelstm_exe, "report", keras_path, tfl, "--data", radar_tiny, "--out", tmp_path / "rep",
+                  "--c-dir", tmp_path / "c", "--samples", 40)
+    assert res.returncode == 0, res.stderr
+    assert "was made from another .tflite" in res.stderr

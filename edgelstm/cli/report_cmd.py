@@ -44,6 +44,10 @@ def report_command(keras_model, int8_model, data_path, out_dir, c_dir, split, sa
     finally:
         bar.close()
     s = summary
+    dep = s.get("deployment") or {}
+    if dep and dep.get("same_model") is False:
+        out.note(f"note: the export in '{c_dir}' was made from another .tflite than {int8_model} (sha256 differs): "
+                 "its deployment figures are not this model's")
     out.result(f"float accuracy: {s['float_accuracy']:.4f}")
     out.result(f"int8 accuracy:  {s['int8_accuracy']:.4f} (drop {100 * s['accuracy_drop']:+.2f} points; "
                f"{s['samples']} {s['split']} sequences)")
