@@ -186,6 +186,7 @@ def _seed_everything(keras, seed: int) -> None:
 def train_model(ds, config: TrainConfig, *, log: Callable[[str], None] | None = None) -> TrainResult:
     """Train a float classifier on ``ds`` (an :class:`edgelstm.data.dataset.Dataset`)."""
     from ._tf import import_keras
+    from .data.dataset import split_record
 
     config.validate()
     log = log or (lambda _m: None)
@@ -263,7 +264,7 @@ def train_model(ds, config: TrainConfig, *, log: Callable[[str], None] | None = 
         "n_features": int(X.shape[2]),
         "normalization": {"mean": mean.tolist(), "variance": var.tolist()},
         "data": {"file": str(ds.source), "sha256": ds.sha256, "n_train": int(len(y_fit)), "n_val": int(len(held)),
-                 "n_test": int(len(ds.y_test))} | ({"split": ds.params["split"]} if "split" in ds.params else {}),
+                 "n_test": int(len(ds.y_test))} | split_record(ds),
         "metrics": {
             "float_test_accuracy": test_acc,
             "float_train_accuracy": train_acc,

@@ -600,6 +600,12 @@ def _params(a, where: str) -> dict:
     return params
 
 
+def split_record(ds: Dataset) -> dict:
+    """{"split": ...} for the "data" entry of a model's metadata when edgelstm split the file
+    (read back by :func:`split_settings`), else {}."""
+    return {"split": ds.params["split"]} if "split" in ds.params else {}
+
+
 def split_settings(meta) -> dict:
     """``load_dataset`` keyword arguments that repeat the test split a model was trained with.
 

@@ -63,6 +63,50 @@ def _gru_direction(layer: LayerSpec, weights: list[np.ndarray], x_float: np.ndar
     return gru_float(x_float, kernel, rec, bias, reset_after=layer.reset_after, return_sequences=True)
 
 
+def _gru_layer_float(layer: LayerSpec, act: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Float hidden sequences of a GRU layer: forward, and backward (in its own time order) or None."""
+    nw = len(layer.weights) // (2 if layer.bidirectional else 1)
+    h_f = _gru_direction(layer, layer.weights[:nw], act)
+    h_b = _gru_direction(layer, layer.weights[nw:], act[:, ::-1]) if layer.bidirectional else None
+    return h_f, h_b
+
+
+def _gru_layer_output(h_f: np.ndarray, h_b: np.ndarray | None, last_step: bool) -> np.ndarray:
+    """What the layer passes on: its last step or its sequence (both directions, input time order)."""
+    if h_b is None:
+        return h_f[:, -1] if last_step else h_f
+    if last_step:
+        return np.concatenate([h_f[:, -1], h_b[:, -1]], axis=-1)
+    return np.concatenate([h_f, h_b[:, ::-1]], axis=-1)
+
+
+def _dense_float(layer: LayerSpec, act: np.ndarray) -> np.ndarray:
+    """A Dense layer in float64, with its relu/relu6 (softmax is left to the caller)."""
+    y = act @ np.asarray(layer.weights[0], dtype=np.float64)
+    if layer.use_bias:
+        y = y + np.asarray(layer.weights[1], dtype=np.float64)
+    if layer.activation == "relu6":
+        return np.clip(y, 0.0, 6.0)
+    if layer.activation == "relu":
+        return np.maximum(y, 0.0)
+    return y
+
+
+def gru_spec_float(spec: ModelSpec, x_norm: np.ndarray) -> np.ndarray:
+    """What the GRU spec computes in float64 on normalised inputs (the model edgelstm quantizes)."""
+    act = np.asarray(x_norm, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):  # exp of saturated gates: 0 or 1, as in Keras
+        for layer in spec.layers:
+            if layer.kind == "gru":
+                act = _gru_layer_output(*_gru_layer_float(layer, act), last_step=not layer.return_sequences)
+            elif layer.kind == "dense":
+                act = _dense_float(layer, act)
+                if layer.activation == "softmax":
+                    e = np.exp(act - act.max(axis=-1, keepdims=True))
+                    act = e / e.sum(axis=-1, keepdims=True)
+    return act
+
+
 def _gru_tensors(w: GraphWriter, weights: list[np.ndarray], units: int, x_scale: float, k: int,
                  reset_after: bool) -> list[int]:
     """Quantized weight tensors of one GRU direction, in the custom op's input order."""
@@ -116,24 +160,15 @@ def _quantize_gru_spec(spec: ModelSpec, calib: np.ndarray) -> bytes:
         U = layer.units
         last = li == len(rnn_layers) - 1
         nw = len(layer.weights) // (2 if layer.bidirectional else 1)
-        fw = layer.weights[:nw]
-        h_f = _gru_direction(layer, fw, act_float)
-        if layer.bidirectional:
-            bw = layer.weights[nw:]
-            h_b = _gru_direction(layer, bw, act_float[:, ::-1])
-            k = _hidden_frac_bits(max(np.abs(h_f).max(), np.abs(h_b).max()))
-        else:
-            k = _hidden_frac_bits(float(np.abs(h_f).max()))
+        fw, bw = layer.weights[:nw], layer.weights[nw:]
+        h_f, h_b = _gru_layer_float(layer, act_float)
+        act_float = _gru_layer_output(h_f, h_b, last_step=last)
+        k = _hidden_frac_bits(float(max(np.abs(h_f).max(), np.abs(h_b).max() if h_b is not None else 0.0)))
         h_scale = 2.0**-k
         fwd = add_gru_op(w, cur, T, U, _gru_tensors(w, fw, U, cur_scale, k, layer.reset_after), h_scale,
                          layer.reset_after)
         if not layer.bidirectional:
-            if last:
-                cur = w.last_step(fwd, U, h_scale, 0)
-                act_float = h_f[:, -1]
-            else:
-                cur = fwd
-                act_float = h_f
+            cur = w.last_step(fwd, U, h_scale, 0) if last else fwd
             cur_scale, cur_zp, width = h_scale, 0, U
             continue
         rev = w.reverse_time(cur, [T, width], cur_scale, cur_zp)
@@ -141,21 +176,15 @@ def _quantize_gru_spec(spec: ModelSpec, calib: np.ndarray) -> bytes:
                          layer.reset_after)
         if last:
             cur = w.concat([w.last_step(fwd, U, h_scale, 0), w.last_step(bwd, U, h_scale, 0)], [2 * U], h_scale, 0)
-            act_float = np.concatenate([h_f[:, -1], h_b[:, -1]], axis=-1)
         else:
             cur = w.concat([fwd, w.reverse_time(bwd, [T, U], h_scale, 0)], [T, 2 * U], h_scale, 0)
-            act_float = np.concatenate([h_f, h_b[:, ::-1]], axis=-1)
         cur_scale, cur_zp, width = h_scale, 0, 2 * U
     dense = [l for l in spec.layers if l.kind == "dense"]
     for di, layer in enumerate(dense):
         kernel = np.asarray(layer.weights[0], dtype=np.float64)  # (in, out)
         bias = np.asarray(layer.weights[1], dtype=np.float64) if layer.use_bias else None
-        y = act_float @ kernel + (bias if bias is not None else 0.0)
+        y = _dense_float(layer, act_float)
         relu = layer.activation in ("relu", "relu6")
-        if layer.activation == "relu6":
-            y = np.clip(y, 0.0, 6.0)
-        elif relu:
-            y = np.maximum(y, 0.0)
         o_scale, o_zp = _asym_params(float(y.min()), float(y.max()))
         q, s = _sym_rows(kernel.T)
         bq = _bias_q(bias, np.float32(cur_scale) * s) if bias is not None else None

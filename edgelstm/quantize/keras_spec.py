@@ -76,6 +76,8 @@ class ModelSpec:
 
 
 _RESAVE = "model.save('m.keras')"
+_KERAS2_FIX = ("rebuild the same layers in Keras 3, copy the weights with new_model.set_weights(old_model.get_weights()) "
+               "and save it with new_model.save('m.keras')")
 
 
 def _hdf5_problem(p: Path) -> str:
@@ -95,8 +97,7 @@ def _hdf5_problem(p: Path) -> str:
                 f"(build the model in Keras 3, call model.load_weights('{p.name}') and save it with {_RESAVE})")
     if version.startswith("2."):
         return (f"'{p}' is an HDF5 model saved by Keras 2 (tf_keras {version}), which Keras 3 cannot read; "
-                f"edgelstm reads Keras 3 .keras models (rebuild the same layers in Keras 3, copy the weights with "
-                f"new_model.set_weights(old_model.get_weights()) and save it with new_model.save('m.keras'))")
+                f"edgelstm reads Keras 3 .keras models ({_KERAS2_FIX})")
     return (f"'{p}' is a legacy HDF5 (.h5) Keras model; edgelstm reads .keras models (in Keras 3: "
             f"model = keras.models.load_model('{p.name}', compile=False), then {_RESAVE})")
 
@@ -145,8 +146,7 @@ def load_keras_model(path: str | Path):
         if version.startswith("2."):
             raise ModelError(
                 f"'{p}' was saved by Keras 2 (tf_keras {version}), which Keras 3 cannot load",
-                "rebuild the same layers in Keras 3, copy the weights with new_model.set_weights(old_model.get_weights()) "
-                "and save it with new_model.save('m.keras')",
+                _KERAS2_FIX,
             ) from None
         msg = " ".join(str(e).split())[:200]
         raise ModelError(f"cannot load '{p}' with Keras 3 ({type(e).__name__}: {msg})") from None

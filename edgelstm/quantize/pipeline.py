@@ -112,42 +112,13 @@ def run_converter(spec: ModelSpec, calib: np.ndarray, check_x: np.ndarray, check
         return out.read_bytes()
 
 
-def gru_spec_float(spec: ModelSpec, x_norm: np.ndarray) -> np.ndarray:
-    """What the GRU spec computes in float64 on normalised inputs (the model edgelstm quantizes)."""
-    from ..sim.gru import gru_float
-
-    act = np.asarray(x_norm, dtype=np.float64)
-    for layer in spec.layers:
-        if layer.kind == "gru":
-            nw = len(layer.weights) // (2 if layer.bidirectional else 1)
-            seq = gru_float(act, *layer.weights[:nw], reset_after=layer.reset_after)
-            if layer.bidirectional:
-                back = gru_float(act, *layer.weights[nw:], reset_after=layer.reset_after, go_backwards=True)
-                seq = np.concatenate([seq, back[:, ::-1]], axis=-1) if layer.return_sequences else \
-                    np.concatenate([seq[:, -1], back[:, -1]], axis=-1)
-            elif not layer.return_sequences:
-                seq = seq[:, -1]
-            act = seq
-        elif layer.kind == "dense":
-            act = act @ np.asarray(layer.weights[0], np.float64)
-            if layer.use_bias:
-                act = act + np.asarray(layer.weights[1], np.float64)
-            if layer.activation == "relu":
-                act = np.maximum(act, 0.0)
-            elif layer.activation == "relu6":
-                act = np.clip(act, 0.0, 6.0)
-            elif layer.activation == "softmax":
-                e = np.exp(act - act.max(axis=-1, keepdims=True))
-                act = e / e.sum(axis=-1, keepdims=True)
-    return act
-
-
 def check_gru_spec(spec: ModelSpec, check_x: np.ndarray, check_y: np.ndarray) -> None:
     """The GRU counterpart of the LSTM twin check: the spec must compute what the Keras model does."""
+    from .gru_quant import gru_spec_float
+
     if not len(check_x):
         return
-    with np.errstate(over="ignore"):  # exp overflow in a saturated sigmoid is exact (0 or 1)
-        got = gru_spec_float(spec, check_x)
+    got = gru_spec_float(spec, check_x)
     try:  # a mixed-precision model computes in float16 / bfloat16: allow for its rounding
         eps = float(np.finfo(np.asarray(check_y).dtype).eps)
     except (TypeError, ValueError):
@@ -194,7 +165,7 @@ def quantize_model(
     harmonize: bool = True,
 ) -> QuantizeResult:
     """The whole `quantize` stage; see the module docstring."""
-    from ..data.dataset import check_features, labels_for_model, load_dataset, split_settings
+    from ..data.dataset import check_features, labels_for_model, load_dataset, split_record, split_settings
 
     log = log or (lambda _m: None)
     calib = calib or CalibrationConfig()
@@ -280,8 +251,7 @@ def quantize_model(
         "normalization": None if spec.norm_mean is None else {
             "mean": [float(v) for v in spec.norm_mean], "std": [float(v) for v in spec.norm_std]},
         "source_model": {"file": model_path.name, "sha256": sha256_file(model_path)},
-        "data": {"file": Path(ds.source).name, "sha256": ds.sha256} | (
-            {"split": ds.params["split"]} if "split" in ds.params else {}),
+        "data": {"file": Path(ds.source).name, "sha256": ds.sha256} | split_record(ds),
         "calibration": {"samples": int(len(cal)), "percentile": calib.percentile, "seed": calib.seed},
     }
     raw = embed_edgelstm_metadata(raw, meta)

@@ -236,7 +236,7 @@ def _run_lstm_fast(k: LstmKernel, op: LstmOp, x: np.ndarray, trace: dict | None,
         nb = min(block, T - t0)
         xa[:nb, :F, :] = x[:, t0 : t0 + nb].transpose(1, 2, 0)
         px = k.fx.image(np.matmul(k.fx.wa, xa[:nb]))  # (steps, G, N): 1.5 2^52 + base + S_x
-        for t in range(t0, min(t0 + block, T)):
+        for t in range(t0, t0 + nb):
             np.matmul(k.fh.wa, ha, out=p)
             v = k.fh.index(p, px[t - t0])  # base + sat16(FC_x) + sat16(FC_h)
             if trace is not None:
