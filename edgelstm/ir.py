@@ -16,6 +16,16 @@ dimension: a sequence tensor is ``(T, F)``, a vector ``(F,)``. Op kinds:
 - ``concat``         CONCATENATION along the last axis (same scale and zero point)
 - ``requantize``     int8 -> int8 rescale (QUANTIZE between two int8 tensors)
 - ``reshape``        RESHAPE / identity copy
+
+Every op class answers the same questions (``inputs``, ``recurrent``, ``macs``,
+``layer_label``), so the model-level queries below need no branch on the op kind; the executors
+keep one table each from ``kind`` to their handler (``edgelstm.sim.ops.SIM_OPS``,
+``edgelstm.codegen.c_ops.C_OPS``, ``edgelstm.codegen.graph.PLAN_RULES``).
+
+Numbers derived from an op's own numbers that more than one executor reads (the zero points
+folded into the biases, the gates stacked row-wise with their per-row requantisation) are
+computed here once, when the op is constructed (``__post_init__``: TFLM's *Prepare*). An op
+edited in place afterwards is prepared again by calling its ``prepare()``.
 """
 
 from __future__ import annotations
@@ -24,6 +34,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .fixedpoint import wrap_int32
+
+
+def fold_zero_point(weights: np.ndarray, bias: np.ndarray | None, input_offset: int) -> np.ndarray:
+    """The bias with the input zero point folded in, wrapped to int32 (values in an int64 array).
+
+    W (x + input_offset) + b = W x + (b + input_offset rowsum(W)): an exact integer identity; the
+    int32 accumulator of every executor wraps modulo 2^32, so the wrapped sum gives the same
+    accumulator (TFLM ``FullyConnected`` adds the offset to each input instead).
+    """
+    w = np.asarray(weights, dtype=np.int64)
+    b = np.zeros(w.shape[0], np.int64) if bias is None else np.asarray(bias, dtype=np.int64)
+    return wrap_int32(b + int(input_offset) * w.sum(1))
 
 
 @dataclass
@@ -58,6 +82,14 @@ class FCParams:
     act_min: int
     act_max: int
     per_channel: bool = False
+    # prepared: bias + input_offset * rowsum(W), wrapped to int32 (fold_zero_point)
+    folded_bias: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.prepare()
+
+    def prepare(self) -> None:
+        self.folded_bias = fold_zero_point(self.weights, self.bias, self.input_offset)
 
     @property
     def out_features(self) -> int:
@@ -66,6 +98,31 @@ class FCParams:
     @property
     def in_features(self) -> int:
         return int(self.weights.shape[1])
+
+
+@dataclass
+class StackedFC:
+    """The same-input products of a recurrent layer's gates, stacked row-wise in gate order.
+
+    One (rows, in) weight matrix, its folded biases and one multiplier and shift per row (a
+    per-tensor gate repeats its pair): what the fused products of the simulator and the
+    generated C read.
+    """
+
+    weights: np.ndarray  # int64 (G * units, in)
+    folded_bias: np.ndarray  # int32 values (int64 array), (G * units,)
+    multiplier: np.ndarray  # int64 (G * units,)
+    shift: np.ndarray  # int64 (G * units,)
+
+    @classmethod
+    def of(cls, fcs: list[FCParams]) -> StackedFC:
+        def per_row(fc: FCParams, attr: str) -> np.ndarray:
+            return np.broadcast_to(np.asarray(getattr(fc, attr), dtype=np.int64).reshape(-1), (fc.out_features,))
+
+        return cls(weights=np.concatenate([fc.weights for fc in fcs]).astype(np.int64),
+                   folded_bias=np.concatenate([fc.folded_bias for fc in fcs]),
+                   multiplier=np.concatenate([per_row(fc, "multiplier") for fc in fcs]),
+                   shift=np.concatenate([per_row(fc, "shift") for fc in fcs]))
 
 
 @dataclass
@@ -80,6 +137,53 @@ class MulParams:
     act_max: int
 
 
+class OpBase:
+    """What every op answers (class-level defaults; the op classes below override them)."""
+
+    recurrent = False  # a recurrent layer (state carried from frame to frame)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one application (a recurrent layer: one frame)."""
+        return 0
+
+    def layer_label(self) -> str | None:
+        """The op as a layer of ``QuantModel.describe()`` (None: glue, not shown)."""
+        return None
+
+
+class SingleInputOp(OpBase):
+    @property
+    def inputs(self) -> list[str]:
+        """The tensors the op reads (ConcatOp: several)."""
+        return [self.input]
+
+
+class RecurrentOp(SingleInputOp):
+    """An LSTM or GRU layer: gates of an input and a recurrent product."""
+
+    recurrent = True
+    GATES: tuple[str, ...] = ()  # gate order of the stacks (and of Keras' weight columns)
+    cell = ""  # "LSTM" / "GRU" in describe()
+
+    def prepare(self) -> None:
+        """Stack the gates' products (``input_stack``, ``recurrent_stack``) from ``gates``."""
+        gs = [self.gates[g] for g in self.GATES]
+        self.input_stack = StackedFC.of([g.input_fc for g in gs])
+        self.recurrent_stack = StackedFC.of([g.recurrent_fc for g in gs])
+
+    @property
+    def macs(self) -> int:
+        return len(self.GATES) * self.units * (self.input_size + self.units)
+
+    def label_options(self) -> str:
+        return ""
+
+    def layer_label(self, bidirectional: bool = False, backward: bool = False) -> str:
+        opts = self.label_options() + (", backward" if backward and not bidirectional else "")
+        return f"{'Bi' if bidirectional else ''}{self.cell}({self.units}{opts})"
+
+
 @dataclass
 class LstmGate:
     """Pre-activation of one gate: sat16(sat16(input_fc(x)) + sat16(recurrent_fc(h))) in Q3.12."""
@@ -89,10 +193,12 @@ class LstmGate:
 
 
 @dataclass
-class LstmOp:
+class LstmOp(RecurrentOp):
     """TFLM int8x8_16 ``UNIDIRECTIONAL_SEQUENCE_LSTM`` (lstm_eval.h ``LstmStep``), fully prepared."""
 
     kind = "lstm"
+    GATES = ("i", "f", "g", "o")
+    cell = "LSTM"
     name: str
     input: str
     output: str
@@ -112,6 +218,12 @@ class LstmOp:
     tanh_cell_left_shift: int
     time_steps: int
     source: dict[str, Any] = field(default_factory=dict)  # tensor names etc., for messages
+    # prepared (RecurrentOp.prepare): the gates i, f, g, o stacked
+    input_stack: StackedFC = field(init=False, repr=False, compare=False)
+    recurrent_stack: StackedFC = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.prepare()
 
 
 @dataclass
@@ -123,7 +235,7 @@ class GruGate:
 
 
 @dataclass
-class GruOp:
+class GruOp(RecurrentOp):
     """edgelstm's integer GRU, fully prepared (spec: ``edgelstm/sim/gru.py`` docstring).
 
     The state is int16 Q0.15; the layer's output (and the recurrent product's input) is the
@@ -131,6 +243,8 @@ class GruOp:
     """
 
     kind = "gru"
+    GATES = ("z", "r", "h")
+    cell = "GRU"
     name: str
     input: str
     output: str
@@ -142,14 +256,24 @@ class GruOp:
     hidden_frac_bits: int  # k: int8 hidden = state / 2^(15 - k)
     time_steps: int
     source: dict[str, Any] = field(default_factory=dict)
+    # prepared (RecurrentOp.prepare): the gates z, r, h stacked (the recurrent stack's biases
+    # are the recurrent biases, 0 where a gate has none)
+    input_stack: StackedFC = field(init=False, repr=False, compare=False)
+    recurrent_stack: StackedFC = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.prepare()
 
     @property
     def hidden_shift(self) -> int:
         return 15 - self.hidden_frac_bits
 
+    def label_options(self) -> str:
+        return "" if self.reset_after else ", reset_before"
+
 
 @dataclass
-class FullyConnectedOp:
+class FullyConnectedOp(SingleInputOp):
     kind = "fully_connected"
     name: str
     input: str
@@ -157,9 +281,16 @@ class FullyConnectedOp:
     fc: FCParams
     activation: str = "none"
 
+    @property
+    def macs(self) -> int:
+        return self.fc.out_features * self.fc.in_features
+
+    def layer_label(self) -> str:
+        return f"Dense({self.fc.out_features}{', ' + self.activation if self.activation != 'none' else ''})"
+
 
 @dataclass
-class SoftmaxOp:
+class SoftmaxOp(SingleInputOp):
     """TFLM int8 softmax (reference_ops::Softmax, gemmlowp fixed point)."""
 
     kind = "softmax"
@@ -171,9 +302,12 @@ class SoftmaxOp:
     diff_min: int
     output_zero_point: int = -128
 
+    def layer_label(self) -> str:
+        return "Softmax"
+
 
 @dataclass
-class ReverseTimeOp:
+class ReverseTimeOp(SingleInputOp):
     kind = "reverse_time"
     name: str
     input: str
@@ -181,7 +315,7 @@ class ReverseTimeOp:
 
 
 @dataclass
-class SliceTimeOp:
+class SliceTimeOp(SingleInputOp):
     """Pick time step ``index`` (negative counts from the end) of a (T, F) tensor -> (F,)."""
 
     kind = "slice_time"
@@ -193,19 +327,19 @@ class SliceTimeOp:
 
 
 @dataclass
-class ConcatOp:
+class ConcatOp(OpBase):
     kind = "concat"
     name: str
     inputs: list[str]
     output: str
 
     @property
-    def input(self) -> str:  # for uniform iteration
+    def input(self) -> str:  # the first input (code that reads op.input of every op)
         return self.inputs[0]
 
 
 @dataclass
-class RequantizeOp:
+class RequantizeOp(SingleInputOp):
     """int8 -> int8: clamp(MBQM(x - in_zp, multiplier, shift) + out_zp) (TFLM ``Requantize``)."""
 
     kind = "requantize"
@@ -219,7 +353,7 @@ class RequantizeOp:
 
 
 @dataclass
-class ReshapeOp:
+class ReshapeOp(SingleInputOp):
     kind = "reshape"
     name: str
     input: str
@@ -275,7 +409,7 @@ class QuantModel:
         return int(self.output_tensor.shape[-1])
 
     def recurrent_ops(self) -> list[LstmOp | GruOp]:
-        return [op for op in self.ops if op.kind in ("lstm", "gru")]
+        return [op for op in self.ops if op.recurrent]
 
     def describe(self) -> str:
         """e.g. "BiLSTM(8) -> BiLSTM(8) -> Dense(12, relu) -> Dense(5) -> Softmax"."""
@@ -283,7 +417,7 @@ class QuantModel:
 
         def base(op) -> tuple[str, bool]:
             src = producer.get(op.input)
-            if src is not None and src.kind == "reverse_time":
+            if isinstance(src, ReverseTimeOp):
                 return src.input, True
             return op.input, False
 
@@ -293,30 +427,20 @@ class QuantModel:
         for op in self.ops:
             if op.name in done:
                 continue
-            if op.kind in ("lstm", "gru"):
+            if op.recurrent:
                 b, backward = bases[op.name]
                 twin = next((o for o in rec if o is not op and o.name not in done and bases[o.name][0] == b
                              and bases[o.name][1] != backward and o.units == op.units), None)
-                cell = "LSTM" if op.kind == "lstm" else "GRU"
-                extra = "" if op.kind == "lstm" or op.reset_after else ", reset_before"
                 if twin is not None:
                     done.add(twin.name)
-                    parts.append(f"Bi{cell}({op.units}{extra})")
-                else:
-                    parts.append(f"{cell}({op.units}{extra}{', backward' if backward else ''})")
-            elif op.kind == "fully_connected":
-                parts.append(f"Dense({op.fc.out_features}{', ' + op.activation if op.activation != 'none' else ''})")
-            elif op.kind == "softmax":
-                parts.append("Softmax")
+                parts.append(op.layer_label(bidirectional=twin is not None, backward=backward))
+            elif (label := op.layer_label()) is not None:
+                parts.append(label)
         return " -> ".join(parts)
 
     def macs_per_frame(self) -> int:
         """Multiply-accumulates of the recurrent layers per frame (gates: input + recurrent)."""
-        total = 0
-        for op in self.recurrent_ops():
-            n_gates = 4 if op.kind == "lstm" else 3
-            total += n_gates * op.units * (op.input_size + op.units)
-        return total
+        return sum(op.macs for op in self.recurrent_ops())
 
     def macs_head(self) -> int:
-        return sum(op.fc.out_features * op.fc.in_features for op in self.ops if op.kind == "fully_connected")
+        return sum(op.macs for op in self.ops if not op.recurrent)

@@ -1,11 +1,12 @@
-"""The simulator's two LSTM paths give the same integers.
+"""The simulator's two LSTM paths give the same integers; the IR's prepared numbers they read.
 
 ``run_lstm`` takes a transposed fast path (requantisation folded into the float64 products,
 single-shift cell products; edgelstm/sim/lstm.py) whenever the op's bounds allow it, and the
 generic path otherwise. test_sim_tflm.py checks the path the models take against TFLite Micro;
 this test forces the generic path on the same ops and compares every output and trace, so the
 fallback (taken by models whose accumulators or products exceed the fast path's bounds) stays
-exact too.
+exact too. The zero points folded into the biases are prepared once in the IR
+(``FCParams.folded_bias``, the gate stacks) and checked here against TFLM's own accumulator.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgelstm.quantize.tflite_reader import load_ir_from_bytes
+from edgelstm import fixedpoint as fp
+from edgelstm.ir import FCParams
+from edgelstm.sim.kernels import FoldedRequant
 from edgelstm.sim.lstm import LstmKernel, run_lstm
-from edgelstm.synth import random_int8_inputs, synth_lstm_tflite
+from edgelstm.tflite.reader import load_ir_from_bytes
+from edgelstm.testing import random_int8_inputs, synth_lstm_tflite
 
 from .test_sim_tflm import SHAPES as MODELS
 
@@ -32,6 +36,7 @@ def test_fast_and_generic_lstm_paths_agree(key):
     for op in ops:
         fast = LstmKernel(op)
         assert fast.fast, f"{key}/{op.name}: expected the fast path for a TFLM-style op"
+        assert fast.bx is op.input_stack.folded_bias and fast.bh is op.recurrent_stack.folded_bias  # read, not redone
         generic = LstmKernel(op)
         generic.fast = False
         x = random_int8_inputs(300, op.time_steps, op.input_size, seed=int(rng.integers(1 << 31)))
@@ -58,9 +63,6 @@ def _folded_case(rng, rows, k, shifts):
 def test_folded_requant_image_and_index_match_fixedpoint(shifts):
     """FoldedRequant's float64 image/index (r = 0 and r > 0 rows, any base) against the integer
     definition sat16(MBQM(W a + b)) of edgelstm.fixedpoint, on random and extreme int8 inputs."""
-    from edgelstm import fixedpoint as fp
-    from edgelstm.sim.kernels import FoldedRequant
-
     rng = np.random.default_rng(abs(hash(shifts)) % (1 << 32))
     rows, k, n = 24, 40, 4000
     wx, bx, mx, sx = _folded_case(rng, rows, k, shifts)
@@ -85,3 +87,25 @@ def test_folded_requant_image_and_index_match_fixedpoint(shifts):
     np.testing.assert_array_equal(idx, base[:, None] + sx_ref + sh_ref)
     # saturation is exercised, not only the linear range
     assert (np.abs(sx_ref) == 32767).any() or min(shifts) < -7
+
+
+@pytest.mark.parametrize("offset", [-128, -1, 0, 37, 127, 128])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_folded_bias_gives_the_tflm_accumulator(offset, with_bias):
+    """``FCParams.folded_bias`` (prepared once in the IR; the simulator and the C read it) gives
+    TFLM's int32 accumulator sum_i w_i (x_i + input_offset) + b (``FullyConnected``), wrapped as
+    int32 wraps, also where the fold leaves the int32 range (biases at the limits, extreme rows)."""
+    rng = np.random.default_rng(1000 + offset + 7 * with_bias)
+    rows, k, n = 64, 300, 50
+    w = rng.integers(-127, 128, (rows, k))
+    w[0], w[1] = 127, -127
+    bias = rng.integers(fp.INT32_MIN, fp.INT32_MAX, rows, endpoint=True)
+    bias[0], bias[1], bias[2] = fp.INT32_MAX, fp.INT32_MIN, 0
+    fc = FCParams(weights=w.astype(np.int8), bias=bias if with_bias else None, multiplier=np.full(rows, 1 << 30),
+                  shift=np.zeros(rows, np.int64), input_offset=offset, output_offset=0, act_min=-128, act_max=127)
+    x = rng.integers(-128, 128, (k, n))
+    x[:, 0], x[:, 1] = 127, -128
+    tflm = fp.wrap_int32(w @ (x + offset) + (bias[:, None] if with_bias else 0))  # int64: exact, then wrapped
+    got = fp.wrap_int32(w @ x + fc.folded_bias[:, None])
+    np.testing.assert_array_equal(got, tflm)
+    assert fc.folded_bias.min() >= fp.INT32_MIN and fc.folded_bias.max() <= fp.INT32_MAX

@@ -59,42 +59,36 @@ from .. import fixedpoint as fp
 from ..ir import GruOp
 from .kernels import Requant, clamp, mul_elementwise, pot_mul, rdbp_inplace
 
-GATES = ("z", "r", "h")
+GATES = GruOp.GATES
 
 
 class GruKernel:
     """The op's parameters stacked gate-wise ([z; r; h]), prepared once (like TFLM's Prepare).
 
-    Zero points folded into the biases (W(x - z) + b = Wx + (b - zW1), exact), requantisation
-    by :class:`~edgelstm.sim.kernels.Requant` (exact float64 when the accumulator bound allows),
-    sigmoid/tanh as 65,536-entry tables of ``edgelstm.fixedpoint`` (exact by construction).
+    The stacks and the zero points folded into the biases come prepared with the op
+    (``GruOp.input_stack`` / ``recurrent_stack``: W(x - z) + b = Wx + (b - zW1), exact);
+    requantisation by :class:`~edgelstm.sim.kernels.Requant` (exact float64 when the accumulator
+    bound allows), sigmoid/tanh as 65,536-entry tables of ``edgelstm.fixedpoint`` (exact by
+    construction).
     """
 
     def __init__(self, op: GruOp):
         self.op = op
-        gs = [op.gates[g] for g in GATES]
         U = op.units
         self.U = U
-        wx = np.concatenate([g.input_fc.weights for g in gs]).astype(np.int64)
-        x_off = gs[0].input_fc.input_offset
-        bx = np.concatenate([g.input_fc.bias for g in gs]) + x_off * wx.sum(1)
+        sx, sh = op.input_stack, op.recurrent_stack
+        wx, bx = sx.weights, sx.folded_bias
         self.wx_t = np.ascontiguousarray(wx.T, dtype=np.float64)
-        self.req_x = Requant(np.concatenate([g.input_fc.multiplier for g in gs]),
-                             np.concatenate([g.input_fc.shift for g in gs]),
-                             float(np.max(np.abs(wx).sum(1) * 128 + np.abs(bx))), bias=bx)
-        rec = gs if op.reset_after else gs[:2]  # reset_after=False: the candidate reads r * h
-        wh = np.concatenate([g.recurrent_fc.weights for g in rec]).astype(np.int64)
-        bh = np.concatenate([g.recurrent_fc.bias if g.recurrent_fc.bias is not None else np.zeros(U, np.int64)
-                             for g in rec])
+        self.req_x = Requant(sx.multiplier, sx.shift, float(np.max(np.abs(wx).sum(1) * 128 + np.abs(bx))), bias=bx)
+        rows = slice(0, 3 * U) if op.reset_after else slice(0, 2 * U)  # reset_after=False: the candidate reads r * h
+        wh, bh = sh.weights[rows], sh.folded_bias[rows]
         self.wh_t = np.ascontiguousarray(wh.T, dtype=np.float64)
-        self.req_h = Requant(np.concatenate([g.recurrent_fc.multiplier for g in rec]),
-                             np.concatenate([g.recurrent_fc.shift for g in rec]),
-                             float(np.max(np.abs(wh).sum(1) * 128 + np.abs(bh))), bias=bh)
+        self.req_h = Requant(sh.multiplier[rows], sh.shift[rows], float(np.max(np.abs(wh).sum(1) * 128 + np.abs(bh))),
+                             bias=bh)
         if not op.reset_after:
-            gh = op.gates["h"].recurrent_fc
-            wn = gh.weights.astype(np.int64)
+            wn = sh.weights[2 * U :]
             self.wn_t = np.ascontiguousarray(wn.T, dtype=np.float64)
-            self.req_n = Requant(gh.multiplier, gh.shift, float(np.max(np.abs(wn).sum(1) * 128)))
+            self.req_n = Requant(sh.multiplier[2 * U :], sh.shift[2 * U :], float(np.max(np.abs(wn).sum(1) * 128)))
         self.sigmoid = fp.sigmoid_lut().astype(np.int32)
         self.tanh = fp.tanh_lut(0, 0).astype(np.int32)
         rm = op.reset_mul

@@ -21,41 +21,34 @@ from .. import fixedpoint as fp
 from ..ir import LstmOp
 from .kernels import FoldedRequant, Requant, clamp, mul_elementwise, pot_mul, pot_mul_1shift, rdbp_inplace
 
-GATE_ORDER = ("i", "f", "g", "o")
+GATE_ORDER = LstmOp.GATES
 
 
 class LstmKernel:
     """The LSTM op's parameters stacked gate-wise ([i; f; g; o]) for fused products.
 
-    Everything here is derived once from the op (like TFLM's Prepare): the stacked weights,
-    the zero points folded into the biases (an exact integer identity,
-    W(x - z) + b = Wx + (b - zW1)), and the sigmoid/tanh of every int16 input as 65,536-entry
-    tables (computed with ``edgelstm.fixedpoint``, so exact by construction). Integer values
-    travel in float64 arrays where they are exact (BLAS products, no conversions).
+    The stacks and the zero points folded into the biases come prepared with the op
+    (``LstmOp.input_stack`` / ``recurrent_stack``: W(x - z) + b = Wx + (b - zW1), exact); built
+    here once (like TFLM's Prepare) are the float64 forms of the products and the sigmoid/tanh of
+    every int16 input as 65,536-entry tables (computed with ``edgelstm.fixedpoint``, so exact by
+    construction). Integer values travel in float64 arrays where they are exact (BLAS products,
+    no conversions).
     """
 
     def __init__(self, op: LstmOp):
         self.op = op
         U = op.units
         self.U = U
-        gs = [op.gates[k] for k in GATE_ORDER]
-        wx = np.concatenate([g.input_fc.weights for g in gs]).astype(np.int64)  # (4U, F)
-        wh = np.concatenate([g.recurrent_fc.weights for g in gs]).astype(np.int64)  # (4U, U)
-        self.wx_t = np.ascontiguousarray(wx.T, dtype=np.float64)
-        self.wh_t = np.ascontiguousarray(wh.T, dtype=np.float64)
-        x_off = gs[0].input_fc.input_offset
-        h_off = gs[0].recurrent_fc.input_offset
-        bx = np.concatenate([g.input_fc.bias for g in gs]) + x_off * wx.sum(1)
-        bh = h_off * wh.sum(1)
-        # the stacked int8 weights and folded biases (int64), as the C export stores them
-        self.wx, self.wh, self.bx, self.bh = wx, wh, bx, bh
+        sx, sh = op.input_stack, op.recurrent_stack
+        # the stacked int8 weights (4U, F), (4U, U) and folded biases, as the C export stores them
+        self.wx, self.wh, self.bx, self.bh = sx.weights, sh.weights, sx.folded_bias, sh.folded_bias
+        self.wx_t = np.ascontiguousarray(self.wx.T, dtype=np.float64)
+        self.wh_t = np.ascontiguousarray(self.wh.T, dtype=np.float64)
         # Bounds of the accumulators over all int8 inputs decide the exact float path.
-        bound_x = float(np.max(np.abs(wx).sum(1) * 128 + np.abs(bx))) if wx.size else 0.0
-        bound_h = float(np.max(np.abs(wh).sum(1) * 128 + np.abs(bh))) if wh.size else 0.0
-        self.req_x = Requant(np.concatenate([g.input_fc.multiplier for g in gs]),
-                             np.concatenate([g.input_fc.shift for g in gs]), bound_x, bias=bx)
-        self.req_h = Requant(np.concatenate([g.recurrent_fc.multiplier for g in gs]),
-                             np.concatenate([g.recurrent_fc.shift for g in gs]), bound_h, bias=bh)
+        bound_x = float(np.max(np.abs(self.wx).sum(1) * 128 + np.abs(self.bx))) if self.wx.size else 0.0
+        bound_h = float(np.max(np.abs(self.wh).sum(1) * 128 + np.abs(self.bh))) if self.wh.size else 0.0
+        self.req_x = Requant(sx.multiplier, sx.shift, bound_x, bias=self.bx)
+        self.req_h = Requant(sh.multiplier, sh.shift, bound_h, bias=self.bh)
         act = np.empty((2, 65536), dtype=np.int32)
         act[0] = fp.sigmoid_lut()
         act[1] = fp.tanh_lut(0, 0) if op.cell_gate_activation == "tanh" else fp.sigmoid_lut()
@@ -71,7 +64,6 @@ class LstmKernel:
         requantisations folded into their products (:class:`~edgelstm.sim.kernels.FoldedRequant`),
         the cell products as single shifts. Taken only where every bound below holds."""
         U = self.U
-        gs = [op.gates[k] for k in GATE_ORDER]
         # One int16 table for the gates' sat16(sum) (no clamp before the lookup): the sum of two
         # int16 values lies in [-65536, 65534]; each activation is padded with its saturated ends to
         # 131,072 entries, sigmoid at 0, the cell gate's at 131,072:
@@ -85,10 +77,9 @@ class LstmKernel:
         table_base = np.repeat(np.array([0, 0, 131072, 0]), U) + 65536
         self.table_base = table_base[:, None]
         # the input FC's image carries the table base; the recurrent FC's product is added to it
-        self.fx = FoldedRequant(self.wx, self.bx, np.concatenate([g.input_fc.multiplier for g in gs]),
-                                np.concatenate([g.input_fc.shift for g in gs]), base=table_base)
-        self.fh = FoldedRequant(self.wh, self.bh, np.concatenate([g.recurrent_fc.multiplier for g in gs]),
-                                np.concatenate([g.recurrent_fc.shift for g in gs]))
+        sx, sh = op.input_stack, op.recurrent_stack
+        self.fx = FoldedRequant(self.wx, self.bx, sx.multiplier, sx.shift, base=table_base)
+        self.fh = FoldedRequant(self.wh, self.bh, sh.multiplier, sh.shift)
         # tanh(c) indexed by c + 32768 (non-negative: numpy's take branches on negative indices)
         self.tanh_cell16 = self.tanh_cell32.astype(np.int16)
         fcm, im, om = op.forget_cell_mul, op.input_mul, op.output_mul
