@@ -8,82 +8,20 @@ sequence, as after ``MicroInterpreter::Reset()``.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from .. import fixedpoint as fp
 from ..errors import EdgelstmError
 from ..ir import QuantModel
-from .kernels import fully_connected
-from .lstm import run_lstm
-from .softmax import run_softmax
-
-
-def _kernels(qm: QuantModel) -> dict:
-    """Prepared per-op kernels (stacked weights, tables), built once per run, shared by chunks."""
-    from .gru import GruKernel
-    from .lstm import LstmKernel
-
-    ks = {}
-    for op in qm.ops:
-        if op.kind == "lstm":
-            ks[op.name] = LstmKernel(op)
-        elif op.kind == "gru":
-            ks[op.name] = GruKernel(op)
-    return ks
-
-
-def _run_op(op, env: dict[str, np.ndarray], traces: dict | None, kernels: dict | None = None) -> np.ndarray:
-    k = op.kind
-    kern = (kernels or {}).get(op.name)
-    if k == "lstm":
-        tr = {} if traces is not None else None
-        y = run_lstm(op, env[op.input], tr, kernel=kern)
-        if traces is not None:
-            traces[op.name] = tr
-        return y
-    if k == "gru":
-        from .gru import run_gru
-
-        tr = {} if traces is not None else None
-        y = run_gru(op, env[op.input], tr, kernel=kern)
-        if traces is not None:
-            traces[op.name] = tr
-        return y
-    if k == "fully_connected":
-        x = env[op.input]
-        if x.shape[-1] != op.fc.in_features:  # flattened input
-            x = x.reshape(x.shape[0], -1)
-        return fully_connected(x, op.fc).astype(np.int8)
-    if k == "softmax":
-        return run_softmax(op, env[op.input]).astype(np.int8)
-    if k == "reverse_time":
-        return np.ascontiguousarray(env[op.input][:, ::-1])
-    if k == "slice_time":
-        x = env[op.input]
-        y = x[:, op.index]
-        return y[:, None] if op.keep_time_axis else y
-    if k == "concat":
-        return np.concatenate([env[i] for i in op.inputs], axis=-1)
-    if k == "requantize":
-        x = env[op.input].astype(np.int64) - op.input_zero_point
-        y = fp.multiply_by_quantized_multiplier(x, op.multiplier, op.shift) + op.output_zero_point
-        return fp.sat8(y).astype(np.int8)
-    if k == "reshape":
-        return env[op.input]
-    raise EdgelstmError(f"the simulator does not know op kind '{k}'")
+from .ops import prepare_kernels, run_op
 
 
 def _blas_single_thread():
     """BLAS limited to one thread: the per-step products are small, and threads of a
     multi-threaded BLAS spin against each other (and against our own chunk threads)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a dependency; the simulator still works without it
-        import contextlib
-
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -137,13 +75,13 @@ def run_model(
         chunk = min(_MAX_CHUNK, -(-N // n_workers), max(1, _CHUNK_BYTES // max(per_seq, 1)))
     chunk = max(1, int(chunk))
     starts = list(range(0, max(N, 1), chunk))
-    kernels = _kernels(qm)
+    kernels = prepare_kernels(qm)
 
     def one(start: int) -> dict[str, np.ndarray]:
         env = {qm.input: xq[start : start + chunk]}
         tr = traces if (traces is not None and start == 0) else None
         for op in qm.ops:
-            env[op.output] = _run_op(op, env, tr, kernels)
+            env[op.output] = run_op(op, env, tr, kernels)
         return {k: env[k] for k in want}
 
     parts: list[dict[str, np.ndarray] | None] = [None] * len(starts)
@@ -155,8 +93,6 @@ def run_model(
                 if progress is not None:
                     progress(len(parts[i][qm.output]))
         else:
-            from concurrent.futures import ThreadPoolExecutor, as_completed
-
             with ThreadPoolExecutor(max_workers=n_workers) as pool:
                 futs = {pool.submit(one, st): i for i, st in enumerate(starts)}
                 for f in as_completed(futs):

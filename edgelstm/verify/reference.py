@@ -13,9 +13,7 @@ import numpy as np
 from ..codegen.graph import stream_plan
 from ..errors import EdgelstmError
 from ..ir import QuantModel
-from ..sim.gru import run_gru
-from ..sim.lstm import run_lstm
-from ..sim.runner import _run_op
+from ..sim.ops import handler, run_op
 
 
 def simulate_stream(qm: QuantModel, frames: np.ndarray, checkpoints: list[int]) -> tuple[np.ndarray, dict, dict]:
@@ -40,40 +38,20 @@ def simulate_stream(qm: QuantModel, frames: np.ndarray, checkpoints: list[int]) 
     stats: dict[str, dict] = {}
     li = 0
     for op in list(plan.step_ops) + list(plan.logits_frame_ops):
-        if op.kind == "lstm":
-            tr: dict = {}
-            env[op.output] = run_lstm(op, env[op.input], tr)
-            cell = tr["cell"]  # (N, T, U)
-            state[f"h{li}"] = env[op.output][:, -1].astype(np.int8)
-            state[f"c{li}"] = cell[:, -1].astype(np.int16)
-            lim = max(int(op.quantized_cell_clip), 0) or 32767
-            c64 = cell.astype(np.int64)
-            stats[op.name] = {
-                "preact_saturated": tr["preact_saturated"],
-                "cell_at_limit": int(np.count_nonzero((np.abs(c64) >= lim) | (c64 == -32768))),
-            }
+        traces: dict = {}
+        env[op.output] = run_op(op, env, traces)
+        final_state = handler(op).final_state
+        if final_state is not None:  # a recurrent layer: its fields of NAME_state_t (h<i>, c<i> / s<i>)
+            fields, stats[op.name] = final_state(op, env[op.output], traces[op.name])
+            state.update({f"{letter}{li}": v for letter, v in fields.items()})
             li += 1
-        elif op.kind == "gru":
-            tr = {}
-            env[op.output] = run_gru(op, env[op.input], tr)
-            st = tr["state"]  # (N, T, U) int16
-            state[f"h{li}"] = env[op.output][:, -1].astype(np.int8)
-            state[f"s{li}"] = st[:, -1].astype(np.int16)
-            s64 = st.astype(np.int64)
-            stats[op.name] = {
-                "preact_saturated": tr["preact_saturated"],
-                "cell_at_limit": int(np.count_nonzero(np.abs(s64) >= 32767)),
-            }
-            li += 1
-        else:
-            env[op.output] = _run_op(op, env, None)
     seq = env[plan.slice_op.input]  # (N, T, F')
     idx = np.asarray(checkpoints, dtype=np.int64)
     K = len(idx)
     picked = seq[:, idx]  # (N, K, F')
     henv = {plan.slice_op.output: picked.reshape(N * K, *picked.shape[2:])}
     for op in plan.head_ops:
-        henv[op.output] = _run_op(op, henv, None)
+        henv[op.output] = run_op(op, henv)
     logits = np.asarray(henv[qm.output]).reshape(N, K, -1).astype(np.int8)
     if single:
         logits = logits[0]
