@@ -34,19 +34,19 @@ from edgelstm.codegen import (
     templates_dir,
 )
 from edgelstm.codegen.cwriter import c_float
-from edgelstm.codegen.graph import op_inputs
+from edgelstm.codegen.c_ops import C_OPS
+from edgelstm.codegen.graph import PLAN_RULES
 from edgelstm.errors import EdgelstmError
+from edgelstm import ir
 from edgelstm.ir import SoftmaxOp
 from edgelstm.model import normalize_f32
-from edgelstm.quantize.tflite_reader import (
-    _calculate_input_radius,
-    _preprocess_softmax_scaling,
-    load_ir_from_bytes,
-)
-from edgelstm.quantize.tflite_writer import embed_edgelstm_metadata
-from edgelstm.sim.lstm import LstmKernel
+from edgelstm.prepare import calculate_input_radius as _calculate_input_radius
+from edgelstm.prepare import preprocess_softmax_scaling as _preprocess_softmax_scaling
+from edgelstm.tflite.reader import load_ir_from_bytes
+from edgelstm.tflite.writer import embed_edgelstm_metadata
+from edgelstm.sim import SIM_OPS
 from edgelstm.sim.softmax import run_softmax
-from edgelstm.synth import SynthSpec, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, synth_lstm_tflite
 
 from .conftest import DATA, REPO, need_tool
 
@@ -381,37 +381,16 @@ def test_quantize_feature_is_quantize_input(meta_export, tmp_path, cc):
     assert np.array_equal(got_w, Xq.astype(np.int64))
 
 
-def test_bias_fold_matches_simulator_kernel(meta_export):
-    _res, out = meta_export
-    m = read_manifest(out)
-    from edgelstm.verify import load_export_model
-
-    op = load_export_model(out, m).ir.ops[0]
-    k = LstmKernel(op)
-    c = (out / "radar_v2_model.c").read_text()
-
-    def arr(name):
-        body = re.search(rf"{name}\[\d+\] = \{{(.*?)\}};", c, re.S).group(1)
-        body = re.sub(r"/\*.*?\*/", "", body).replace("(-2147483647 - 1)", str(I32_MIN))
-        return np.array([int(t) for t in body.replace("\n", " ").split(",") if t.strip()], dtype=np.int64)
-
-    # The C stores each unit's four gate rows together (unit-major biases, "blocked" bytes of w + 128:
-    # firmware_templates/runtime/edgelstm_dot_s8.h, model_c.blocked_rows).
-    from edgelstm.codegen.model_c import blocked_rows
-
-    U = op.units
-
-    def unit_major(b):
-        return np.asarray(b, dtype=np.int64).reshape(4, U).T.reshape(-1)
-
-    def blocked(w):
-        w = np.asarray(w, dtype=np.int64).reshape(4, U, -1)
-        return np.concatenate([blocked_rows(w[:, u]) for u in range(U)]).view(np.int8).astype(np.int64)
-
-    assert np.array_equal(arr("radar_v2_lstm_0_bx"), unit_major(fp.wrap_int32(k.bx)))
-    assert np.array_equal(arr("radar_v2_lstm_0_bh"), unit_major(fp.wrap_int32(k.bh)))
-    assert np.array_equal(arr("radar_v2_lstm_0_wx"), blocked(k.wx))
-    assert np.array_equal(arr("radar_v2_lstm_0_wh"), blocked(k.wh))
+def test_every_op_kind_has_one_entry_per_executor():
+    """The simulator, the C emission and the C planning know the same op kinds: those of the IR's op classes."""
+    classes = [c for c in vars(ir).values() if isinstance(c, type) and issubclass(c, ir.OpBase) and "kind" in vars(c)]
+    kinds = {c.kind for c in classes}
+    assert len(kinds) == len(classes) == 9
+    assert kinds == set(SIM_OPS) == set(C_OPS) == set(PLAN_RULES)
+    recurrent = {c.kind for c in classes if c.recurrent}
+    assert recurrent == {"lstm", "gru"}
+    assert {k for k, e in C_OPS.items() if e.cell is not None} == recurrent
+    assert {k for k, h in SIM_OPS.items() if h.final_state is not None} == recurrent
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,7 +443,7 @@ def test_stream_plan(spec, streams):
 def test_stream_plan_converter_models():
     kinds = {}
     for p in sorted(DATA.glob("conv_*.tflite")):
-        from edgelstm.quantize.tflite_reader import load_ir
+        from edgelstm.tflite.reader import load_ir
 
         plan, _ = stream_plan(load_ir(p))
         kinds[p.stem] = plan is not None
@@ -488,7 +467,7 @@ def test_arena_plan_never_overlaps_live_tensors(spec):
     born, dies = {}, {}
     for i, op in enumerate(qm.ops):
         born[op.output] = dies[op.output] = i
-        for k in op_inputs(op):
+        for k in op.inputs:
             if k in dies:
                 dies[k] = max(dies[k], i)
     dies[qm.output] = len(qm.ops)

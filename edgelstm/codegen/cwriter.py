@@ -107,3 +107,45 @@ def c_array(ctype: str, name: str, values, *, per_line: int = 20, static: bool =
     head = f"{'static ' if static else ''}const {ctype} {name}[{len(items)}] = {{"
     cm = f"/* {c_comment_text(comment)} */\n" if comment else ""
     return cm + head + "\n" + "\n".join(lines) + "\n};\n"
+
+
+class CData:
+    """The const data of a generated source, in order (arrays, parameter structs), and its
+    size in bytes (flash): what the per-op parameter emitters write into."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.weights_bytes = 0
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+
+    def array(self, ctype: str, cname: str, values, comment: str = "") -> str:
+        vals = np.asarray(values).reshape(-1)
+        size = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4}[ctype]
+        self.weights_bytes += size * vals.size
+        per_line = 24 if size == 1 else 8
+        self.parts.append(c_array(ctype, cname, vals, per_line=per_line, comment=comment))
+        return cname
+
+    def dual_array(self, cname: str, offset_bytes, paired_bytes, comment: str) -> str:
+        """A recurrent weight array in its two encodings (runtime edgelstm_config.h), one compiled in."""
+        a = np.asarray(offset_bytes, dtype=np.uint8).reshape(-1)
+        b = np.asarray(paired_bytes, dtype=np.uint8).reshape(-1)
+        assert a.size == b.size
+        self.weights_bytes += a.size
+
+        def text(v: np.ndarray) -> str:
+            return "EDGELSTM_ALIGNED4 " + c_array("int8_t", cname, v.view(np.int8), per_line=24)
+
+        self.parts.append(
+            f"/* {c_comment_text(comment)}: bytes of i and f w + 128, of g and o w + 128 (below) or w "
+            f"(EDGELSTM_LSTM_PAIRED: DSP and SSE2 kernels) */\n"
+            f"#if !EDGELSTM_LSTM_PAIRED\n{text(a)}#else\n{text(b)}#endif\n")
+        return cname
+
+    def float_array_text(self, cname: str, values, comment: str) -> str:
+        """A float32 array's text (counted, not added: the front end places it)."""
+        vals = np.asarray(values, dtype=np.float32).reshape(-1)
+        self.weights_bytes += 4 * vals.size
+        return c_array("float", cname, vals, per_line=6, comment=comment)

@@ -14,11 +14,15 @@ All decisions are taken from the IR op list (``edgelstm.ir``), never from the fi
   whole window only.
 - :func:`arena_plan` gives every intermediate int8 tensor of the whole-window execution an
   offset in one byte arena (first-fit over lifetimes), the C library's only activation memory.
+
+What planning knows about each op kind is one :class:`PlanRule` entry of :data:`PLAN_RULES`
+(its support check, whether it runs frame by frame, where it may stand in a streaming graph).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,12 +33,6 @@ from ..ir import QuantModel
 # per product, so an int32 sum of n terms cannot overflow below this (nor the plain int8 dot
 # product of the dense layers, |w x| <= 2^14).
 MAX_DOT_LENGTH = 32768
-
-KERNEL_KINDS = ("lstm", "gru", "fully_connected", "softmax", "reverse_time", "slice_time", "concat", "requantize", "reshape")
-
-
-def op_inputs(op) -> list[str]:
-    return list(op.inputs) if op.kind == "concat" else [op.input]
 
 
 def numel(qm: QuantModel, key: str) -> int:
@@ -75,61 +73,39 @@ def check_supported(qm: QuantModel) -> None:
         if t.dtype != "int8":
             raise UnsupportedError(f"tensor '{t.name}' is {t.dtype}; the C export handles int8 activations")
     for op in qm.ops:
-        where = f"op {op.name}"
-        if op.kind not in KERNEL_KINDS:
+        rule = PLAN_RULES.get(op.kind)
+        if rule is None:
             raise UnsupportedError(f"export-c has no C kernel for op kind '{op.kind}' ({op.name})")
-        if op.kind == "lstm":
-            if op.cell_gate_activation != "tanh":
-                raise UnsupportedError(f"{where}: cell gate activation {op.cell_gate_activation} (C runtime: tanh)")
-            if max(op.input_size, op.units) >= MAX_DOT_LENGTH:
-                raise UnsupportedError(f"{where}: layer too wide for an int32 dot product")
-            if op.time_steps != qm.tensors[op.input].shape[0]:
-                raise UnsupportedError(f"{where}: time steps {op.time_steps} differ from its input sequence")
-            for g, gate in op.gates.items():
-                for fc, what in ((gate.input_fc, "input"), (gate.recurrent_fc, "recurrent")):
-                    if len(set(np.asarray(fc.multiplier).tolist())) != 1 or len(set(np.asarray(fc.shift).tolist())) != 1:
-                        raise UnsupportedError(f"{where}: per-channel {what} multipliers of gate {g} (C runtime: per gate)")
-                    _check_shift(np.asarray(fc.shift)[0], -31, 31, f"gate {g} {what} shift", where)
-                    _check_multiplier(np.asarray(fc.multiplier)[0], f"gate {g} {what} multiplier", where)
-                if gate.recurrent_fc.bias is not None and np.any(np.asarray(gate.recurrent_fc.bias) != 0):
-                    raise UnsupportedError(f"{where}: recurrent bias on gate {g} is not part of the TFLM LSTM")
-            offs_x = {g.input_fc.input_offset for g in op.gates.values()}
-            offs_h = {g.recurrent_fc.input_offset for g in op.gates.values()}
-            if len(offs_x) != 1 or len(offs_h) != 1:
-                raise UnsupportedError(f"{where}: gates disagree on the input or hidden zero point")
-            _check_lstm_mul(op.forget_cell_mul, "forget", where, (0, 0), (-32768, 32767))
-            _check_lstm_mul(op.input_mul, "input", where, (0, 0), (-32768, 32767))
-            _check_lstm_mul(op.output_mul, "output", where, (-128, 127), (-128, 127))
-            if op.tanh_cell_multiplier == 0:
-                _check_shift(op.tanh_cell_left_shift, 0, 29, "cell tanh left shift", where)
-            else:
-                _check_shift(op.tanh_cell_left_shift, 0, 31, "cell tanh right shift", where)
-        elif op.kind == "gru":
-            _check_gru(qm, op, where)
-        elif op.kind == "fully_connected":
-            fc = op.fc
-            if fc.in_features >= MAX_DOT_LENGTH:
-                raise UnsupportedError(f"{where}: layer too wide for an int32 dot product")
-            for s in np.asarray(fc.shift).tolist():
-                _check_shift(s, -31, 31, "output shift", where)
-            if numel(qm, op.input) % fc.in_features != 0:
-                raise UnsupportedError(f"{where}: input of {numel(qm, op.input)} values is not a whole number of rows")
-        elif op.kind == "softmax":
-            _check_shift(op.input_left_shift, 0, 31, "input left shift", where)
-            if op.output_zero_point != -128:
-                raise UnsupportedError(f"{where}: softmax output zero point {op.output_zero_point} (C runtime: -128)")
-        elif op.kind == "requantize":
-            _check_shift(op.shift, -31, 31, "shift", where)
-        elif op.kind == "reverse_time":
-            if len(qm.tensors[op.input].shape) != 2:
-                raise UnsupportedError(f"{where}: reverse of a tensor that is not a (T, F) sequence")
-        elif op.kind == "slice_time":
-            if len(qm.tensors[op.input].shape) != 2:
-                raise UnsupportedError(f"{where}: time slice of a tensor that is not a (T, F) sequence")
-        elif op.kind == "concat":
-            depth = qm.tensors[op.output].shape[-1]
-            if sum(qm.tensors[k].shape[-1] for k in op.inputs) != depth:
-                raise UnsupportedError(f"{where}: concatenation depths do not add up")
+        rule.check(qm, op, f"op {op.name}")
+
+
+def _check_lstm(qm: QuantModel, op, where: str) -> None:
+    """The LSTM kernel's preconditions (edgelstm_lstm_step_s8_s16.c)."""
+    if op.cell_gate_activation != "tanh":
+        raise UnsupportedError(f"{where}: cell gate activation {op.cell_gate_activation} (C runtime: tanh)")
+    if max(op.input_size, op.units) >= MAX_DOT_LENGTH:
+        raise UnsupportedError(f"{where}: layer too wide for an int32 dot product")
+    if op.time_steps != qm.tensors[op.input].shape[0]:
+        raise UnsupportedError(f"{where}: time steps {op.time_steps} differ from its input sequence")
+    for g, gate in op.gates.items():
+        for fc, what in ((gate.input_fc, "input"), (gate.recurrent_fc, "recurrent")):
+            if len(set(np.asarray(fc.multiplier).tolist())) != 1 or len(set(np.asarray(fc.shift).tolist())) != 1:
+                raise UnsupportedError(f"{where}: per-channel {what} multipliers of gate {g} (C runtime: per gate)")
+            _check_shift(np.asarray(fc.shift)[0], -31, 31, f"gate {g} {what} shift", where)
+            _check_multiplier(np.asarray(fc.multiplier)[0], f"gate {g} {what} multiplier", where)
+        if gate.recurrent_fc.bias is not None and np.any(np.asarray(gate.recurrent_fc.bias) != 0):
+            raise UnsupportedError(f"{where}: recurrent bias on gate {g} is not part of the TFLM LSTM")
+    offs_x = {g.input_fc.input_offset for g in op.gates.values()}
+    offs_h = {g.recurrent_fc.input_offset for g in op.gates.values()}
+    if len(offs_x) != 1 or len(offs_h) != 1:
+        raise UnsupportedError(f"{where}: gates disagree on the input or hidden zero point")
+    _check_lstm_mul(op.forget_cell_mul, "forget", where, (0, 0), (-32768, 32767))
+    _check_lstm_mul(op.input_mul, "input", where, (0, 0), (-32768, 32767))
+    _check_lstm_mul(op.output_mul, "output", where, (-128, 127), (-128, 127))
+    if op.tanh_cell_multiplier == 0:
+        _check_shift(op.tanh_cell_left_shift, 0, 29, "cell tanh left shift", where)
+    else:
+        _check_shift(op.tanh_cell_left_shift, 0, 31, "cell tanh right shift", where)
 
 
 def _check_gru(qm: QuantModel, op, where: str) -> None:
@@ -157,6 +133,94 @@ def _check_gru(qm: QuantModel, op, where: str) -> None:
         raise UnsupportedError(f"{where}: gates disagree on the input zero point")
     if op.reset_after:
         _check_shift(op.reset_mul.shift, -31, 31, "reset multiplier shift", where)
+
+
+def _check_fully_connected(qm: QuantModel, op, where: str) -> None:
+    fc = op.fc
+    if fc.in_features >= MAX_DOT_LENGTH:
+        raise UnsupportedError(f"{where}: layer too wide for an int32 dot product")
+    for s in np.asarray(fc.shift).tolist():
+        _check_shift(s, -31, 31, "output shift", where)
+    if numel(qm, op.input) % fc.in_features != 0:
+        raise UnsupportedError(f"{where}: input of {numel(qm, op.input)} values is not a whole number of rows")
+
+
+def _check_softmax(qm: QuantModel, op, where: str) -> None:
+    _check_shift(op.input_left_shift, 0, 31, "input left shift", where)
+    if op.output_zero_point != -128:
+        raise UnsupportedError(f"{where}: softmax output zero point {op.output_zero_point} (C runtime: -128)")
+
+
+def _check_requantize(qm: QuantModel, op, where: str) -> None:
+    _check_shift(op.shift, -31, 31, "shift", where)
+
+
+def _check_reverse_time(qm: QuantModel, op, where: str) -> None:
+    if len(qm.tensors[op.input].shape) != 2:
+        raise UnsupportedError(f"{where}: reverse of a tensor that is not a (T, F) sequence")
+
+
+def _check_slice_time(qm: QuantModel, op, where: str) -> None:
+    if len(qm.tensors[op.input].shape) != 2:
+        raise UnsupportedError(f"{where}: time slice of a tensor that is not a (T, F) sequence")
+
+
+def _check_concat(qm: QuantModel, op, where: str) -> None:
+    depth = qm.tensors[op.output].shape[-1]
+    if sum(qm.tensors[k].shape[-1] for k in op.inputs) != depth:
+        raise UnsupportedError(f"{where}: concatenation depths do not add up")
+
+
+def _check_nothing(qm: QuantModel, op, where: str) -> None:
+    pass
+
+
+# Per-frame classification: given an op with a (T, F) input and a (T, F') output (checked by
+# _is_frame_op), does it map each frame to one output frame on its own?
+
+
+def _always(qm: QuantModel, op, shape_in, shape_out) -> bool:
+    return True
+
+
+def _never(qm: QuantModel, op, shape_in, shape_out) -> bool:
+    return False
+
+
+def _reshape_per_frame(qm: QuantModel, op, shape_in, shape_out) -> bool:
+    return shape_out == shape_in
+
+
+def _fc_per_frame(qm: QuantModel, op, shape_in, shape_out) -> bool:
+    return shape_in[-1] == op.fc.in_features
+
+
+@dataclass(frozen=True)
+class PlanRule:
+    """What the C export's planning knows about one op kind."""
+
+    check: Callable[[QuantModel, Any, str], None]  # raise UnsupportedError if the runtime cannot run it
+    per_frame: Callable[[QuantModel, Any, tuple, tuple], bool]  # causal and frame by frame (NAME_step)
+    after_slice: bool = True  # may follow the time slice (NAME_logits' head reads one frame)
+    bidirectional: bool = False  # part of a bidirectional layer (before the slice: no streaming, and why)
+
+
+PLAN_RULES: dict[str, PlanRule] = {
+    "lstm": PlanRule(_check_lstm, _always, after_slice=False),
+    "gru": PlanRule(_check_gru, _always, after_slice=False),
+    "fully_connected": PlanRule(_check_fully_connected, _fc_per_frame),
+    "softmax": PlanRule(_check_softmax, _always),
+    "requantize": PlanRule(_check_requantize, _always),
+    "reshape": PlanRule(_check_nothing, _reshape_per_frame),
+    "reverse_time": PlanRule(_check_reverse_time, _never, after_slice=False, bidirectional=True),
+    "slice_time": PlanRule(_check_slice_time, _never, after_slice=False),
+    "concat": PlanRule(_check_concat, _never, bidirectional=True),
+}
+_NO_RULE = PlanRule(_check_nothing, _never)  # a kind export-c lacks (check_supported names it)
+
+
+def _rule(op) -> PlanRule:
+    return PLAN_RULES.get(op.kind, _NO_RULE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,23 +253,15 @@ class StreamPlan:
 
 def _is_frame_op(qm: QuantModel, op) -> bool:
     """A causal op that maps each frame of a (T, F) sequence to one output frame on its own."""
-    if op.kind in ("lstm", "gru"):
+    if op.recurrent:
         return True
-    shape_in = qm.tensors[op.input].shape if op.kind != "concat" else None
-    if shape_in is None or len(shape_in) != 2:
+    if len(op.inputs) != 1:
         return False
+    shape_in = qm.tensors[op.input].shape
     shape_out = qm.tensors[op.output].shape
-    if len(shape_out) != 2 or shape_out[0] != shape_in[0]:
+    if len(shape_in) != 2 or len(shape_out) != 2 or shape_out[0] != shape_in[0]:
         return False
-    if op.kind == "requantize":
-        return True
-    if op.kind == "reshape":
-        return shape_out == shape_in
-    if op.kind == "fully_connected":
-        return shape_in[-1] == op.fc.in_features
-    if op.kind == "softmax":
-        return True
-    return False
+    return _rule(op).per_frame(qm, op, shape_in, shape_out)
 
 
 def stream_plan(qm: QuantModel) -> tuple[StreamPlan | None, str]:
@@ -213,16 +269,15 @@ def stream_plan(qm: QuantModel) -> tuple[StreamPlan | None, str]:
     ops = list(qm.ops)
     slices = [i for i, op in enumerate(ops) if op.kind == "slice_time"]
     if len(slices) != 1:
-        kinds = {op.kind for op in ops}
-        if "reverse_time" in kinds:
+        if any(op.kind == "reverse_time" for op in ops):
             return None, "bidirectional layers need the whole window"
         return None, f"the model takes {len(slices)} time slices (streaming needs exactly one, of the last step)"
     s = slices[0]
     chain = qm.input
     for op in ops[:s]:
-        if op.kind in ("reverse_time", "concat"):
+        if _rule(op).bidirectional:
             return None, "bidirectional layers need the whole window"
-        if op_inputs(op) != [chain]:
+        if op.inputs != [chain]:
             return None, f"op {op.name} does not continue a single chain of per-frame layers"
         if not _is_frame_op(qm, op):
             return None, f"op {op.name} ({op.kind}) is not a per-frame operation"
@@ -235,14 +290,14 @@ def stream_plan(qm: QuantModel) -> tuple[StreamPlan | None, str]:
         return None, f"the time slice picks step {sl.index} of {T}, not the last one"
     produced_after = {sl.output}
     for op in ops[s + 1 :]:
-        if op.kind in ("lstm", "gru", "reverse_time", "slice_time"):
+        if not _rule(op).after_slice:
             return None, f"op {op.name} ({op.kind}) follows the time slice"
-        if any(k not in produced_after for k in op_inputs(op)):
+        if any(k not in produced_after for k in op.inputs):
             return None, f"op {op.name} reads a sequence tensor after the time slice"
         produced_after.add(op.output)
     if qm.output not in produced_after:
         return None, "the model output is not computed after the time slice"
-    rec_idx = [i for i, op in enumerate(ops[:s]) if op.kind in ("lstm", "gru")]
+    rec_idx = [i for i, op in enumerate(ops[:s]) if op.recurrent]
     if not rec_idx:
         return None, "the model has no recurrent layer before its time slice"
     last = rec_idx[-1]
@@ -273,7 +328,7 @@ def arena_plan(qm: QuantModel) -> tuple[dict[str, int], int]:
     for i, op in enumerate(ops):
         born[op.output] = i
         dies[op.output] = i
-        for k in op_inputs(op):
+        for k in op.inputs:
             if k in dies:
                 dies[k] = max(dies[k], i)
     if qm.output in dies:

@@ -5,22 +5,22 @@ The generated file holds only data and straight-line calls into the static runti
 shift as a const parameter table, the state type, and NAME_reset / NAME_step / NAME_logits /
 NAME_classify / NAME_quantize_feature. Nothing is computed at run time that the IR did not
 fix at export time.
+
+What each op kind emits (its parameter struct, its runtime call, a recurrent layer's state) is
+its entry of ``c_ops.C_OPS``; this module lays out the files and the functions around them:
+the streaming functions (``graph.stream_plan``), the whole-window function over the arena
+(``graph.arena_plan``), the float front end and the header.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .. import fixedpoint as fp
 from ..ir import QuantModel
-from .cwriter import c_array, c_comment_line, c_comment_text, c_float, c_i32, c_string, to_c_identifier
-from .graph import StreamPlan, arena_plan, numel, op_inputs
-
-GATES = ("i", "f", "g", "o")
-GRU_GATES = ("z", "r", "h")
-RECURRENT = ("lstm", "gru")
+from .c_ops import C_OPS, scratch_int16
+from .c_recurrent import Site
+from .cwriter import CData, c_comment_line, c_comment_text, c_float, c_string, to_c_identifier
+from .graph import StreamPlan, arena_plan, numel
 
 
 @dataclass
@@ -46,60 +46,6 @@ class HeaderInfo:
     streaming_reason: str = ""
 
 
-def lstm_unit_bytes(rows, paired: bool = False) -> np.ndarray:
-    """The four gate rows (i, f, g, o) x n of one LSTM unit -> the runtime's weight bytes (uint8).
-
-    Column pairs (runtime edgelstm_config.h / edgelstm_dot_s8.h): for columns (j, k) = (2p, 2p+1)
-    the words [i_j, g_j, i_k, g_k] [f_j, o_j, f_k, o_k]; a last odd column as [i_j, g_j, f_j, o_j].
-    Bytes of i and f are w + 128; those of g and o are w + 128 too, or w itself (``paired``: the
-    encoding the DSP and SSE2 kernels read, whose 16-bit halves i_j + 128 + 256 g_j feed one
-    SMLAD / PMADDWD per two rows).
-    """
-    r = np.asarray(rows, dtype=np.int64)
-    if r.ndim != 2 or r.shape[0] != 4:
-        raise ValueError(f"expected the 4 gate rows of a unit, got shape {r.shape}")
-    i, f, g, o = r + 128
-    if paired:
-        g, o = r[2] & 0xFF, r[3] & 0xFF
-    m = r.shape[1] // 2
-    j, k = slice(0, 2 * m, 2), slice(1, 2 * m, 2)
-    pairs = np.stack([i[j], g[j], i[k], g[k], f[j], o[j], f[k], o[k]], axis=1).reshape(-1)
-    last = np.array([i[-1], g[-1], f[-1], o[-1]], np.int64) if r.shape[1] % 2 else np.zeros(0, np.int64)
-    return np.concatenate([pairs, last]).astype(np.uint8)
-
-
-def blocked_rows(rows) -> np.ndarray:
-    """The bytes of one unit's rows as NAME_model.c lists them first (the offset encoding)."""
-    return lstm_unit_bytes(rows, paired=False)
-
-
-def gru_group_bytes(rows, paired: bool) -> np.ndarray:
-    """R rows x n of a GRU weight matrix -> groups of 4 rows (zero rows pad the last) as lstm_unit_bytes."""
-    r = np.asarray(rows, dtype=np.int64)
-    pad = (-r.shape[0]) % 4
-    r = np.concatenate([r, np.zeros((pad, r.shape[1]), np.int64)])
-    return np.concatenate([lstm_unit_bytes(r[g:g + 4], paired) for g in range(0, r.shape[0], 4)])
-
-
-def scratch_int16(ops) -> int:
-    """int16 elements of the recurrent layers' shared work buffer (``gate_scratch``).
-
-    A GRU step keeps its gate products there (5 x units) and after them its widened inputs
-    (2 max(F, U) + 1 int16). An LSTM step keeps there the copies of its
-    inputs x and h that it widens once per step (runtime edgelstm_dot_s8.h: at most 4 bytes per
-    value, plus 2 bytes to align them to 4): 2 (F + U) + 1 int16. At least 4 x units either way
-    (the size the buffer has always had).
-    """
-    n = 1
-    for op in ops:
-        n = max(n, 4 * op.units)
-        if op.kind == "gru":
-            n = max(n, 5 * op.units + 2 * max(op.input_size, op.units) + 1)
-        if op.kind == "lstm":
-            n = max(n, 2 * (op.input_size + op.units) + 1)
-    return n
-
-
 def _acc(v) -> str:
     return "unknown" if v is None else f"{float(v):.4f}"
 
@@ -111,267 +57,42 @@ class _Emitter:
         self.NAME = name.upper()
         self.plan = plan
         self.info = info
-        self.data: list[str] = []  # const arrays and parameter tables
-        self.weights_bytes = 0
+        self.data = CData()  # const arrays and parameter tables
         self.param: dict[str, str] = {}  # op name -> C name of its parameter struct
 
-    # -- helpers ----------------------------------------------------------------------------
     def ident(self, op) -> str:
         return f"{self.name}_{to_c_identifier(op.name) or 'op'}"
 
-    def array(self, ctype: str, cname: str, values, comment: str = "") -> str:
-        vals = np.asarray(values).reshape(-1)
-        size = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4}[ctype]
-        self.weights_bytes += size * vals.size
-        per_line = 24 if size == 1 else 8
-        self.data.append(c_array(ctype, cname, vals, per_line=per_line, comment=comment))
-        return cname
-
-    def dual_array(self, cname: str, offset_bytes, paired_bytes, comment: str) -> str:
-        """An LSTM weight array in its two encodings (runtime edgelstm_config.h), one compiled in."""
-        a = np.asarray(offset_bytes, dtype=np.uint8).reshape(-1)
-        b = np.asarray(paired_bytes, dtype=np.uint8).reshape(-1)
-        assert a.size == b.size
-        self.weights_bytes += a.size
-
-        def text(v: np.ndarray) -> str:
-            return "EDGELSTM_ALIGNED4 " + c_array("int8_t", cname, v.view(np.int8), per_line=24)
-
-        self.data.append(
-            f"/* {c_comment_text(comment)}: bytes of i and f w + 128, of g and o w + 128 (below) or w "
-            f"(EDGELSTM_LSTM_PAIRED: DSP and SSE2 kernels) */\n"
-            f"#if !EDGELSTM_LSTM_PAIRED\n{text(a)}#else\n{text(b)}#endif\n")
-        return cname
-
     # -- parameters ---------------------------------------------------------------------------
-    def lstm_params(self, op) -> None:
-        n = self.ident(op)
-        gs = [op.gates[k] for k in GATES]
-        x_off = int(gs[0].input_fc.input_offset)
-        h_off = int(gs[0].recurrent_fc.input_offset)
-        # Zero points folded into the biases: W (x - zx) + b = W x + (b - zx rowsum W); wrapped
-        # to int32 (the accumulator wraps modulo 2^32 in the simulator, so the sum is the same).
-        bx = np.stack([np.asarray(g.input_fc.bias, dtype=np.int64) + x_off * g.input_fc.weights.astype(np.int64).sum(1)
-                       for g in gs])  # (4, U)
-        bh = np.stack([h_off * g.recurrent_fc.weights.astype(np.int64).sum(1) for g in gs])
-        U, F = op.units, op.input_size
-
-        # Unit-major: the rows i_u, f_u, g_u, o_u of each unit together as column pairs (runtime
-        # edgelstm_config.h), in both encodings; biases (U, 4).
-        def unit_major(which: str, paired: bool) -> np.ndarray:
-            return np.concatenate([lstm_unit_bytes(np.stack([getattr(g, which).weights[u] for g in gs]), paired)
-                                   for u in range(U)])
-        self.data.append(f"/* ---- {op.name}: LSTM({U}), input {F} (zero point {-x_off}), hidden zero point "
-                         f"{op.hidden_zero_point} (scale {op.hidden_scale:.9g}), cell scale 2^{op.cell_scale_power}, "
-                         f"{op.time_steps} time steps ---- */\n")
-        # int8_t arrays of the stored bytes (the kernels read them as uint8): the offset encoding
-        # first, the paired one in the #else (the preprocessor keeps the one the build's kernels
-        # read; only one is in flash). 4-byte aligned: the DSP path loads the words with LDM.
-        a_wx = self.dual_array(f"{n}_wx", unit_major("input_fc", False), unit_major("input_fc", True),
-                               f"input weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * F})")
-        a_wh = self.dual_array(f"{n}_wh", unit_major("recurrent_fc", False), unit_major("recurrent_fc", True),
-                               f"recurrent weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * U})")
-        a_bx = self.array("int32_t", f"{n}_bx", fp.wrap_int32(bx.T), "b - zx * rowsum(W) (U, 4)")
-        a_bh = self.array("int32_t", f"{n}_bh", fp.wrap_int32(bh.T), "-zh * rowsum(U) (U, 4)")
-
-        def q4(attr: str, which: str) -> str:
-            return "{ " + ", ".join(c_i32(np.asarray(getattr(getattr(g, which), attr))[0]) for g in gs) + " }"
-
-        def mul(mp) -> str:
-            return (f"{{ {c_i32(mp.multiplier)}, {c_i32(mp.shift)}, {c_i32(mp.output_offset)}, "
-                    f"{c_i32(mp.act_min)}, {c_i32(mp.act_max)} }}")
-
-        self.data.append(
-            f"static const edgelstm_lstm_params_s8_s16_t {n} = {{\n"
-            f"    {U}, /* units */\n"
-            f"    {F}, /* input_size */\n"
-            f"    {a_wx},\n    {a_wh},\n    {a_bx},\n    {a_bh},\n"
-            f"    {q4('multiplier', 'input_fc')}, /* multiplier_x (i, f, g, o): W x -> Q3.12 */\n"
-            f"    {q4('shift', 'input_fc')}, /* shift_x */\n"
-            f"    {q4('multiplier', 'recurrent_fc')}, /* multiplier_h (i, f, g, o): U h -> Q3.12 */\n"
-            f"    {q4('shift', 'recurrent_fc')}, /* shift_h */\n"
-            f"    {mul(op.forget_cell_mul)}, /* forget_mul: f * c -> c */\n"
-            f"    {mul(op.input_mul)}, /* input_mul: i * g -> c */\n"
-            f"    {mul(op.output_mul)}, /* output_mul: tanh(c) * o -> h */\n"
-            f"    {c_i32(op.quantized_cell_clip)}, /* cell_clip */\n"
-            f"    {c_i32(op.tanh_cell_multiplier)}, /* tanh_multiplier */\n"
-            f"    {c_i32(op.tanh_cell_left_shift)}, /* tanh_left_shift */\n"
-            f"    {c_i32(op.hidden_zero_point)}, /* hidden_zero_point */\n"
-            f"    &EDGELSTM_LSTM_ENCODING /* the runtime reads the encoding of the weights above */\n}};\n"
-        )
-        self.param[op.name] = n
-
-    def gru_params(self, op) -> None:
-        n = self.ident(op)
-        U, F = op.units, op.input_size
-        gs = [op.gates[k] for k in GRU_GATES]
-        wx = np.concatenate([g.input_fc.weights for g in gs]).astype(np.int64)
-        wh = np.concatenate([g.recurrent_fc.weights for g in gs]).astype(np.int64)
-        x_off = int(gs[0].input_fc.input_offset)
-        # W (x - zx) + b = W x + (b - zx rowsum W), wrapped to int32 like the accumulator.
-        bx = np.concatenate([np.asarray(g.input_fc.bias, dtype=np.int64) + x_off * g.input_fc.weights.astype(np.int64).sum(1)
-                             for g in gs])
-        bh = None  # the spec has no recurrent bias without reset_after
-        if op.reset_after:
-            bh = np.concatenate([np.zeros(U, np.int64) if g.recurrent_fc.bias is None
-                                 else np.asarray(g.recurrent_fc.bias, dtype=np.int64) for g in gs])
-
-        def rows(which: str, attr: str) -> np.ndarray:
-            return np.concatenate([np.broadcast_to(np.asarray(getattr(getattr(g, which), attr), dtype=np.int64).reshape(-1),
-                                                   (U,)) for g in gs])
-
-        k = int(op.hidden_frac_bits)
-        self.data.append(f"/* ---- {op.name}: GRU({U}{'' if op.reset_after else ', reset_after=False'}), input {F} "
-                         f"(zero point {-x_off}), state int16 Q0.15, output int8 scale 2^-{k}, "
-                         f"{op.time_steps} time steps ---- */\n")
-        # Groups of 4 rows in the LSTM's unit layout and encodings (runtime edgelstm_gru_step_s8_s16.c):
-        # W's 3U rows, U's rows z, r and its candidate rows, each part padded with zero rows.
-        a_wx = self.dual_array(f"{n}_wx", gru_group_bytes(wx, False), gru_group_bytes(wx, True),
-                               f"input weights ({3 * U}, {F}), gates z, r, h stacked, in groups of 4 rows")
-        a_wh = self.dual_array(f"{n}_wh", np.concatenate([gru_group_bytes(wh[:2 * U], False), gru_group_bytes(wh[2 * U:], False)]),
-                               np.concatenate([gru_group_bytes(wh[:2 * U], True), gru_group_bytes(wh[2 * U:], True)]),
-                               f"recurrent weights ({3 * U}, {U}), gates z, r | h stacked, in groups of 4 rows")
-        a_bx = self.array("int32_t", f"{n}_bx", fp.wrap_int32(bx), "bx - zx * rowsum(W) (3U)")
-        a_bh = "0" if bh is None else self.array("int32_t", f"{n}_bh", fp.wrap_int32(bh), "recurrent biases (3U)")
-        a_mx = self.array("int32_t", f"{n}_mx", rows("input_fc", "multiplier"), "per row: W x -> Q3.12")
-        a_sx = self.array("int8_t", f"{n}_sx", rows("input_fc", "shift"), "per row shifts")
-        a_mh = self.array("int32_t", f"{n}_mh", rows("recurrent_fc", "multiplier"), "per row: U h8 -> Q3.12")
-        a_sh = self.array("int8_t", f"{n}_sh", rows("recurrent_fc", "shift"), "per row shifts")
-        rm = op.reset_mul
-        self.data.append(
-            f"static const edgelstm_gru_params_s8_s16_t {n} = {{\n"
-            f"    {U}, /* units */\n"
-            f"    {F}, /* input_size */\n"
-            f"    {1 if op.reset_after else 0}, /* reset_after */\n"
-            f"    {k}, /* hidden_frac_bits: h8 = h16 / 2^{15 - k} */\n"
-            f"    {a_wx},\n    {a_wh},\n    {a_bx},\n    {a_bh},{'' if bh is not None else ' /* no recurrent biases */'}\n"
-            f"    {a_mx},\n    {a_sx},\n    {a_mh},\n    {a_sh},\n"
-            f"    {{ {c_i32(rm.multiplier)}, {c_i32(rm.shift)}, {c_i32(rm.output_offset)}, {c_i32(rm.act_min)}, "
-            f"{c_i32(rm.act_max)} }}, /* reset_mul: r * ah_h -> Q3.12 */\n"
-            f"    &EDGELSTM_LSTM_ENCODING /* the runtime reads the encoding of the weights above */\n}};\n"
-        )
-        self.param[op.name] = n
-
-    def fc_params(self, op) -> None:
-        n = self.ident(op)
-        fc = op.fc
-        W = np.asarray(fc.weights, dtype=np.int64)
-        bias = np.zeros(fc.out_features, np.int64) if fc.bias is None else np.asarray(fc.bias, dtype=np.int64)
-        bias = bias + int(fc.input_offset) * W.sum(1)
-        mult = np.asarray(fc.multiplier, dtype=np.int64).reshape(-1)
-        shift = np.asarray(fc.shift, dtype=np.int64).reshape(-1)
-        uniform = len(set(mult.tolist())) == 1 and len(set(shift.tolist())) == 1
-        self.data.append(f"/* ---- {op.name}: fully connected {fc.in_features} -> {fc.out_features}"
-                         f"{', ' + op.activation if op.activation != 'none' else ''}, input zero point "
-                         f"{-fc.input_offset}, output zero point {fc.output_offset} ---- */\n")
-        a_w = self.array("int8_t", f"{n}_w", W, f"weights ({fc.out_features}, {fc.in_features})")
-        a_b = self.array("int32_t", f"{n}_b", fp.wrap_int32(bias), "bias + input_offset * rowsum(W)")
-        if uniform:
-            pm, ps, m0, s0 = "0", "0", c_i32(mult[0]), c_i32(shift[0])
-        else:
-            pm = self.array("int32_t", f"{n}_mult", mult, "per-channel multipliers")
-            ps = self.array("int32_t", f"{n}_shift", shift, "per-channel shifts")
-            m0, s0 = "0", "0"
-        self.data.append(
-            f"static const edgelstm_fc_params_s8_t {n} = {{\n"
-            f"    {fc.in_features}, {fc.out_features}, {a_w}, {a_b},\n"
-            f"    {pm}, {ps}, /* per-channel multipliers, shifts */\n"
-            f"    {m0}, {s0}, /* multiplier, shift */\n"
-            f"    {c_i32(fc.output_offset)}, {c_i32(fc.act_min)}, {c_i32(fc.act_max)} /* output offset, act min, max */\n}};\n"
-        )
-        self.param[op.name] = n
-
-    def softmax_params(self, op) -> None:
-        n = self.ident(op)
-        self.data.append(
-            f"/* ---- {op.name}: softmax ---- */\n"
-            f"static const edgelstm_softmax_params_s8_t {n} = {{ {c_i32(op.input_multiplier)}, "
-            f"{c_i32(op.input_left_shift)}, {c_i32(op.diff_min)} }}; /* input multiplier, left shift, diff_min */\n"
-        )
-        self.param[op.name] = n
-
-    def requantize_params(self, op) -> None:
-        n = self.ident(op)
-        self.data.append(
-            f"/* ---- {op.name}: requantize ---- */\n"
-            f"static const edgelstm_requantize_params_s8_t {n} = {{ {c_i32(op.input_zero_point)}, "
-            f"{c_i32(op.output_zero_point)}, {c_i32(op.multiplier)}, {c_i32(op.shift)} }};\n"
-        )
-        self.param[op.name] = n
-
     def all_params(self) -> None:
         for op in self.qm.ops:
-            {"lstm": self.lstm_params, "gru": self.gru_params, "fully_connected": self.fc_params, "softmax": self.softmax_params,
-             "requantize": self.requantize_params}.get(op.kind, lambda _op: None)(op)
+            emit = C_OPS[op.kind].params
+            if emit is not None:
+                n = self.ident(op)
+                emit(self.data, op, n)
+                self.param[op.name] = n
 
     # -- op calls -------------------------------------------------------------------------------
-    def call(self, op, expr: dict[str, str], out: str, *, frame: bool, lstm_state: tuple[str, str, str] | None = None) -> str:
+    def call(self, op, expr: dict[str, str], out: str, *, frame: bool, state: tuple[str, str, str] | None = None) -> str:
         """One kernel call computing ``op`` from the tensors in ``expr`` into ``out``.
 
         ``frame``: per-frame execution (a (T, F) tensor is one frame of F values).
-        ``lstm_state``: (int8 h, int16 c, int16 scratch) of a recurrent layer (for a GRU: h8,
+        ``state``: (int8 h, int16 c, int16 scratch) of a recurrent layer (for a GRU: h8,
         the Q0.15 state h16, scratch).
         """
-        qm = self.qm
-        k = op.kind
-        src = expr[op_inputs(op)[0]]
-        p = self.param.get(op.name, "")
-        if k == "lstm":
-            h, c, g = lstm_state
-            if frame:
-                return f"edgelstm_lstm_step_s8_s16(&{p}, {src}, {h}, {h}, {c}, {g});"
-            return f"edgelstm_lstm_s8_s16(&{p}, {src}, {op.time_steps}, {out}, {h}, {c}, {g});"
-        if k == "gru":
-            h, c, g = lstm_state
-            if frame:
-                return f"edgelstm_gru_step_s8_s16(&{p}, {src}, {h}, {c}, {g});"
-            return f"edgelstm_gru_s8_s16(&{p}, {src}, {op.time_steps}, {out}, {h}, {c}, {g});"
-        if k == "fully_connected":
-            rows = 1 if frame else numel(qm, op.input) // op.fc.in_features
-            return f"edgelstm_fully_connected_s8(&{p}, {src}, {rows}, {out});"
-        if k == "softmax":
-            depth = qm.tensors[op.input].shape[-1]
-            rows = 1 if frame else numel(qm, op.input) // depth
-            return f"edgelstm_softmax_s8(&{p}, {src}, {rows}, {depth}, {out});"
-        if k == "requantize":
-            n = qm.tensors[op.input].shape[-1] if frame else numel(qm, op.input)
-            return f"edgelstm_requantize_s8(&{p}, {src}, {n}, {out});"
-        if k == "reverse_time":
-            T, F = qm.tensors[op.input].shape
-            return f"edgelstm_reverse_time_s8({src}, {T}, {F}, {out});"
-        if k == "slice_time":
-            T, F = qm.tensors[op.input].shape
-            idx = op.index % T
-            return f"edgelstm_copy_s8({src} + {idx * F}, {F}, {out});"
-        if k == "reshape":
-            return f"edgelstm_copy_s8({src}, {numel(qm, op.input)}, {out});"
-        if k == "concat":
-            depth = qm.tensors[op.output].shape[-1]
-            rows = numel(qm, op.output) // depth
-            lines, off = [], 0
-            for key in op.inputs:
-                d = qm.tensors[key].shape[-1]
-                lines.append(f"edgelstm_concat_s8({expr[key]}, {rows}, {d}, {out}, {depth}, {off});")
-                off += d
-            return "\n    ".join(lines)
-        raise AssertionError(k)
+        site = Site(self.qm, self.param.get(op.name, ""), [expr[k] for k in op.inputs], out, frame, state)
+        return C_OPS[op.kind].call(op, site)
 
     # -- streaming functions --------------------------------------------------------------------
     def streaming_code(self) -> tuple[str, str, list]:
         """(declarations for the header, definitions for the source, state fields)."""
         plan, qm, name, NAME = self.plan, self.qm, self.name, self.NAME
         fields = []
-        lstm_names = {}
+        state_of = {}  # recurrent op name -> its two state fields (h, c / h, s)
         for li, op in enumerate(plan.recurrent_ops):
-            lstm_names[op.name] = li
-            if op.kind == "gru":
-                fields.append((f"h{li}", "int8_t", op.units,
-                               f"{op.name} output h8 (int8, scale 2^-{op.hidden_frac_bits}, zero point 0)"))
-                fields.append((f"s{li}", "int16_t", op.units, f"{op.name} GRU state h16 (int16, Q0.15)"))
-                continue
-            fields.append((f"h{li}", "int8_t", op.units,
-                           f"{op.name} hidden state h (int8, scale {op.hidden_scale:.6g}, zero point {op.hidden_zero_point})"))
-            fields.append((f"c{li}", "int16_t", op.units, f"{op.name} cell state c (int16, scale 2^{op.cell_scale_power})"))
+            own = C_OPS[op.kind].cell.state_fields(op, li)
+            state_of[op.name] = tuple(f"s->{fn}" for fn, _, _, _ in own)
+            fields += own
         n_scratch = scratch_int16(plan.recurrent_ops)
         fields.append(("gate_scratch", "int16_t", n_scratch, "work buffer of NAME_step (no meaning between calls)"))
         decl = "typedef struct {\n" + "".join(
@@ -380,11 +101,9 @@ class _Emitter:
 
         # NAME_reset
         reset = [f"void {name}_reset({name}_state_t *s)\n{{"]
-        for li, op in enumerate(plan.recurrent_ops):
-            if op.kind == "gru":
-                reset.append(f"    edgelstm_gru_reset_s8_s16(&{self.param[op.name]}, s->h{li}, s->s{li});")
-            else:
-                reset.append(f"    edgelstm_lstm_reset_s8_s16(&{self.param[op.name]}, s->h{li}, s->c{li});")
+        for op in plan.recurrent_ops:
+            h, c = state_of[op.name]
+            reset.append(f"    {C_OPS[op.kind].cell.reset}(&{self.param[op.name]}, {h}, {c});")
         # gate_scratch is not cleared: every step writes what it reads there (and a loop of stores
         # compiles to a memset call, 166 bytes of flash on a Cortex-M0).
         reset.append("}\n")
@@ -393,12 +112,10 @@ class _Emitter:
         expr = {qm.input: "x"}
         locals_, body = [], []
         for op in plan.step_ops:
-            if op.kind in RECURRENT:
-                li = lstm_names[op.name]
-                out = f"s->h{li}"
-                st = f"s->s{li}" if op.kind == "gru" else f"s->c{li}"
-                body.append(self.call(op, expr, out, frame=True, lstm_state=(out, st, "s->gate_scratch")))
-            elif op.kind == "reshape":
+            if op.recurrent:
+                out, c = state_of[op.name]
+                body.append(self.call(op, expr, out, frame=True, state=(out, c, "s->gate_scratch")))
+            elif C_OPS[op.kind].same_bytes:
                 expr[op.output] = expr[op.input]
                 continue
             else:
@@ -412,13 +129,12 @@ class _Emitter:
         step.append("}\n")
 
         # NAME_logits: per-frame ops after the last recurrent layer, the slice, the head; state untouched.
-        last_li = len(plan.recurrent_ops) - 1
-        expr = {plan.last_recurrent.output: f"s->h{last_li}"}
+        expr = {plan.last_recurrent.output: state_of[plan.last_recurrent.name][0]}
         locals_, body = [], []
         ops_after = list(plan.logits_frame_ops) + [plan.slice_op] + list(plan.head_ops)
         for op in ops_after:
-            if op.kind in ("slice_time", "reshape"):
-                expr[op.output] = expr[op.input]  # the frame / the same bytes
+            if op is plan.slice_op or C_OPS[op.kind].same_bytes:
+                expr[op.output] = expr[op.input]  # the frame (the state holds the last one) / the same bytes
                 continue
             out = f"t_{to_c_identifier(op.output) or 'tmp'}"
             frame = any(op is o for o in plan.logits_frame_ops)
@@ -451,7 +167,7 @@ class _Emitter:
     def window_code(self) -> tuple[str, str, int, int]:
         qm, name, NAME = self.qm, self.name, self.NAME
         offsets, arena = arena_plan(qm)
-        lstms = [op for op in qm.ops if op.kind in RECURRENT]
+        lstms = qm.recurrent_ops()
         max_u = max(op.units for op in lstms)
         n_scratch = scratch_int16(lstms)
         decl = (
@@ -467,7 +183,7 @@ class _Emitter:
         for op in qm.ops:
             out = f"a + {offsets[op.output]}"
             body.append(f"/* {op.name} ({op.kind}) -> {qm.tensors[op.output].shape} */")
-            body.append(self.call(op, expr, out, frame=False, lstm_state=("ws->h", "ws->c", "ws->gate_scratch")))
+            body.append(self.call(op, expr, out, frame=False, state=("ws->h", "ws->c", "ws->gate_scratch")))
             expr[op.output] = out
         fn = [
             f"int {name}_classify_ws(const int8_t *frames, int n_frames, int8_t out[{NAME}_NUM_CLASSES], "
@@ -492,12 +208,12 @@ class _Emitter:
     def front_end(self) -> str:
         qm, name, NAME = self.qm, self.name, self.NAME
         info = qm.info
-        F = qm.n_features
         lines = []
         has_norm = info.norm_mean is not None
         if has_norm:
-            lines.append(self.array_float(f"{name}_norm_mean", info.norm_mean, "per-feature mean (float32)"))
-            lines.append(self.array_float(f"{name}_norm_std", info.norm_std, "per-feature standard deviation (float32)"))
+            lines.append(self.data.float_array_text(f"{name}_norm_mean", info.norm_mean, "per-feature mean (float32)"))
+            lines.append(self.data.float_array_text(f"{name}_norm_std", info.norm_std,
+                                                    "per-feature standard deviation (float32)"))
         norm_line = (
             f"    v = (v - {name}_norm_mean[feature]) / {name}_norm_std[feature]; /* normalise, float32 */\n"
             if has_norm else ""
@@ -546,13 +262,7 @@ void {name}_quantize_frame(const float raw[{NAME}_INPUT_SIZE], int8_t x[{NAME}_I
 }}
 """
         )
-        del F
         return "\n".join(lines)
-
-    def array_float(self, cname: str, values, comment: str) -> str:
-        vals = np.asarray(values, dtype=np.float32).reshape(-1)
-        self.weights_bytes += 4 * vals.size
-        return c_array("float", cname, vals, per_line=6, comment=comment)
 
     def class_names(self) -> str:
         qm, name, NAME = self.qm, self.name, self.NAME
@@ -615,7 +325,7 @@ def generate_model_source(qm: QuantModel, name: str, plan: StreamPlan | None, in
          f"#define {NAME}_OUTPUT_SCALE {c_float(outp.scale)}",
          f"#define {NAME}_OUTPUT_ZERO_POINT {int(outp.zero_point)}",
          f"#define {NAME}_HAS_NORMALIZATION {1 if qm.info.norm_mean is not None else 0} /* {name}_quantize_feature normalises */",
-         f"#define {NAME}_WEIGHTS_BYTES {e.weights_bytes} /* const data in {name}_model.c (flash) */",
+         f"#define {NAME}_WEIGHTS_BYTES {e.data.weights_bytes} /* const data in {name}_model.c (flash) */",
          f"#define {NAME}_STREAMING {1 if streaming else 0} /* 1: {name}_step / {name}_logits available */",
          ""]
     if streaming:
@@ -658,9 +368,9 @@ def generate_model_source(qm: QuantModel, name: str, plan: StreamPlan | None, in
 
     c = [e.comment_header("model.c"), f'#include "{name}_model.h"\n#include "edgelstm_runtime.h"\n',
          "/* ======== parameters (const: flash) ======== */\n"]
-    c += e.data
+    c += e.data.parts
     c += ["/* ======== inference (integer only) ======== */\n", code, "",
           "/* ======== float front end (the only floating-point code) ======== */\n", front, classes]
     source = "\n".join(c)
-    return ModelSource(header=header, source=source, weights_bytes=e.weights_bytes, state_fields=fields,
+    return ModelSource(header=header, source=source, weights_bytes=e.data.weights_bytes, state_fields=fields,
                        arena_bytes=arena, workspace_bytes=ws)
