@@ -24,8 +24,8 @@ keep one table each from ``kind`` to their handler (``edgelstm.sim.ops.SIM_OPS``
 
 Numbers derived from an op's own numbers that more than one executor reads (the zero points
 folded into the biases, the gates stacked row-wise with their per-row requantisation) are
-computed here once, when the op is constructed (``__post_init__``: TFLM's *Prepare*). An op
-edited in place afterwards is prepared again by calling its ``prepare()``.
+computed here once, when the op is constructed (``__post_init__``: TFLM's *Prepare*). A model
+edited in place afterwards (tests do) is prepared again by ``QuantModel.prepare()``.
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ class OpBase:
 
     recurrent = False  # a recurrent layer (state carried from frame to frame)
 
+    def prepare(self) -> None:
+        """Recompute the prepared numbers from the op's own (after an edit in place)."""
+
     @property
     def macs(self) -> int:
         """Multiply-accumulates of one application (a recurrent layer: one frame)."""
@@ -169,6 +172,9 @@ class RecurrentOp(SingleInputOp):
     def prepare(self) -> None:
         """Stack the gates' products (``input_stack``, ``recurrent_stack``) from ``gates``."""
         gs = [self.gates[g] for g in self.GATES]
+        for g in gs:
+            g.input_fc.prepare()
+            g.recurrent_fc.prepare()
         self.input_stack = StackedFC.of([g.input_fc for g in gs])
         self.recurrent_stack = StackedFC.of([g.recurrent_fc for g in gs])
 
@@ -280,6 +286,9 @@ class FullyConnectedOp(SingleInputOp):
     output: str
     fc: FCParams
     activation: str = "none"
+
+    def prepare(self) -> None:
+        self.fc.prepare()
 
     @property
     def macs(self) -> int:
@@ -407,6 +416,11 @@ class QuantModel:
     @property
     def n_outputs(self) -> int:
         return int(self.output_tensor.shape[-1])
+
+    def prepare(self) -> None:
+        """Recompute every op's prepared numbers (folded biases, gate stacks) after an edit in place."""
+        for op in self.ops:
+            op.prepare()
 
     def recurrent_ops(self) -> list[LstmOp | GruOp]:
         return [op for op in self.ops if op.recurrent]

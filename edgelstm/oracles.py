@@ -13,7 +13,7 @@ import numpy as np
 
 def tflm_available() -> bool:
     try:
-        from tflite_micro.python.tflite_micro import runtime  # noqa: F401
+        from tflite_micro.python.tflite_micro import runtime  # noqa: F401  # lazy: tflite_micro (optional, heavy)
     except ImportError:
         return False
     return True
@@ -21,7 +21,7 @@ def tflm_available() -> bool:
 
 def litert_available() -> bool:
     try:
-        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401  # lazy: ai_edge_litert (optional, heavy)
     except ImportError:
         return False
     return True
@@ -30,7 +30,7 @@ def litert_available() -> bool:
 def tflm_predict(raw: bytes, xq: np.ndarray, progress: Callable[[int], None] | None = None,
                  custom_ops: list[str] | None = None) -> np.ndarray:
     """Run every sequence of ``xq`` (N, T, F) int8 through ``tflite_micro.runtime.Interpreter``."""
-    from tflite_micro.python.tflite_micro import runtime
+    from tflite_micro.python.tflite_micro import runtime  # lazy: tflite_micro (optional, heavy)
 
     arena = max(len(raw) * 10, 1 << 20)
     it = runtime.Interpreter.from_bytes(bytes(raw), custom_op_registerers=custom_ops or [], arena_size=arena)
@@ -47,7 +47,7 @@ def tflm_predict(raw: bytes, xq: np.ndarray, progress: Callable[[int], None] | N
 
 def litert_predict(raw: bytes, xq: np.ndarray) -> np.ndarray:
     """The desktop LiteRT interpreter (different int8 LSTM kernels: expect a few 1-LSB differences)."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter  # lazy: ai_edge_litert (optional, heavy)
 
     it = Interpreter(model_content=bytes(raw), num_threads=1)
     it.allocate_tensors()

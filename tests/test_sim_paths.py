@@ -109,3 +109,14 @@ def test_folded_bias_gives_the_tflm_accumulator(offset, with_bias):
     got = fp.wrap_int32(w @ x + fc.folded_bias[:, None])
     np.testing.assert_array_equal(got, tflm)
     assert fc.folded_bias.min() >= fp.INT32_MIN and fc.folded_bias.max() <= fp.INT32_MAX
+
+
+def test_prepare_after_an_edit_in_place():
+    """The prepared numbers follow an IR edited in place once ``QuantModel.prepare()`` runs."""
+    qm, (op,) = _lstm_ops("u8_f2_zp")
+    for g in op.gates.values():
+        g.input_fc.input_offset += 3
+    qm.prepare()
+    want = np.concatenate([g.input_fc.bias + g.input_fc.input_offset * g.input_fc.weights.astype(np.int64).sum(1)
+                           for g in (op.gates[k] for k in op.GATES)])
+    np.testing.assert_array_equal(op.input_stack.folded_bias, fp.wrap_int32(want))
