@@ -24,7 +24,7 @@ MAX_DROP = 0.01  # one percentage point
 @pytest.fixture(scope="module")
 def radar_default(tmp_path_factory) -> Path:
     """`edgelstm data radar --seed 0` with every default (what the reference models saw)."""
-    from edgelstm.data.dataset import save_dataset
+    from edgelstm.data import save_dataset
     from edgelstm.data.radar import generate_radar
 
     p = tmp_path_factory.mktemp("radar_default") / "radar.npz"
@@ -41,6 +41,8 @@ def test_int8_drop_at_most_one_point(name, radar_default, tmp_path):
     from edgelstm.quantize.pipeline import quantize_model
 
     ref = _reference(name)
+    if name == "radar_lstm":
+        need_tflm()  # quantize checks the LSTM against TFLite Micro; a missing package must not drop that
     res = quantize_model(MODELS / name / f"{name}.keras", radar_default, tmp_path / "q.tflite", tflm_samples=300)
     print(f"{name}: float {res.float_accuracy:.4f}, int8 {res.int8_accuracy:.4f}, "
           f"drop {100 * (res.float_accuracy - res.int8_accuracy):+.2f} points")
@@ -48,13 +50,15 @@ def test_int8_drop_at_most_one_point(name, radar_default, tmp_path):
     assert 0.85 <= res.float_accuracy <= 0.97  # realistic difficulty of the default radar data
     # deterministic data + committed float model: the card's float accuracy, exactly
     assert res.float_accuracy == pytest.approx(ref["train"]["float_accuracy"], abs=1e-12)
-    if res.tflm is not None:
-        assert res.tflm["mismatched_bytes"] == 0
+    if name == "radar_lstm":
+        assert res.tflm is not None and res.tflm["mismatched_bytes"] == 0, res.tflm
+    else:
+        assert res.tflm is None  # TFLite Micro has no kernel for the GRU custom op
 
 
 @pytest.mark.parametrize("name", ["radar_lstm", "radar_gru"])
 def test_committed_int8_model_reproduces_its_card(name, radar_default):
-    from edgelstm.data.dataset import load_dataset
+    from edgelstm.data import load_dataset
     from edgelstm.model import load_int8_model
 
     ref = _reference(name)
