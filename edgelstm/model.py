@@ -16,6 +16,8 @@ import numpy as np
 from . import fixedpoint as fp
 from .errors import DataError, EdgelstmError
 from .ir import QuantModel
+from .sim.runner import run_model
+from .tflite.reader import load_ir
 
 
 def normalize_f32(X: np.ndarray, mean: np.ndarray | None, std: np.ndarray | None) -> np.ndarray:
@@ -117,8 +119,6 @@ class Int8Model:
 
     # -- inference ----------------------------------------------------------------------------
     def run(self, xq: np.ndarray, *, keep=None, traces=None, chunk: int | None = None, progress=None) -> dict:
-        from .sim.runner import run_model
-
         return run_model(self.ir, self._check_q(xq), keep=keep, traces=traces, chunk=chunk, progress=progress)
 
     def _check_q(self, xq: np.ndarray) -> np.ndarray:
@@ -151,6 +151,4 @@ class Int8Model:
 
 def load_int8_model(path: str | Path) -> Int8Model:
     """Read an int8 ``.tflite`` (edgelstm's or the TFLite converter's) for simulation."""
-    from .quantize.tflite_reader import load_ir
-
     return Int8Model(load_ir(path))

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .quantize.tflite_schema import fb
-from .quantize.tflite_writer import GraphWriter
+from .tflite.schema import fb
+from .tflite.writer import GraphWriter
 
 
 @dataclass

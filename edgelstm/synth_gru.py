@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .quantize.gru_op import add_gru_op
-from .quantize.tflite_writer import GraphWriter
+from .tflite.gru_op import add_gru_op
+from .tflite.writer import GraphWriter
 
 
 @dataclass

@@ -356,8 +356,8 @@ CASES += [
 
 def _float_lstm_tflite(io_dtype, weight_dtype) -> bytes:
     """A structurally complete LSTM classifier whose tensors are float32 (where asked)."""
-    from edgelstm.quantize.tflite_schema import fb
-    from edgelstm.quantize.tflite_writer import ModelBuilder
+    from edgelstm.tflite.schema import fb
+    from edgelstm.tflite.writer import ModelBuilder
 
     b = ModelBuilder("float test model")
     r = np.random.default_rng(0)
@@ -396,7 +396,7 @@ def _float_lstm_tflite(io_dtype, weight_dtype) -> bytes:
 
 
 def _dense_only_tflite() -> bytes:
-    from edgelstm.quantize.tflite_writer import GraphWriter
+    from edgelstm.tflite.writer import GraphWriter
 
     g = GraphWriter("no recurrent layer")
     x = g.act([T * F], 0.05, 3, "x")

@@ -201,7 +201,7 @@ def edited_ir(last_step: bool):
     ``last_step=False`` the slice picks step T-2, so the model runs on the whole window only."""
     from edgelstm import fixedpoint as fp
     from edgelstm.ir import FCParams, FullyConnectedOp, RequantizeOp, ReshapeOp, TensorInfo
-    from edgelstm.quantize.tflite_reader import load_ir_from_bytes
+    from edgelstm.tflite.reader import load_ir_from_bytes
 
     spec = SynthSpec(layers=2, units=[6, 5], features=4, window=10, dense=[7], softmax=True, classes=4, seed=33,
                      hidden_zero_point=9)

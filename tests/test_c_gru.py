@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from edgelstm.codegen import export_c, read_manifest, stream_plan
-from edgelstm.quantize.tflite_reader import load_ir_from_bytes
+from edgelstm.tflite.reader import load_ir_from_bytes
 from edgelstm.synth import random_int8_inputs
 from edgelstm.synth_gru import GruSynthSpec, synth_gru_tflite
 from edgelstm.verify import build_host, compare_outputs, load_export_model, stream_checkpoints

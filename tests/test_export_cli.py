@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from edgelstm.cli import cli
 from edgelstm.errors import EdgelstmError
-from edgelstm.quantize.tflite_schema import fb
-from edgelstm.quantize.tflite_writer import ModelBuilder, embed_edgelstm_metadata
+from edgelstm.tflite.schema import fb
+from edgelstm.tflite.writer import ModelBuilder, embed_edgelstm_metadata
 from edgelstm.synth import SynthSpec, synth_lstm_tflite
 
 from .conftest import DATA, need_tool, run_cli

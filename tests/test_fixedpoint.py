@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from edgelstm import fixedpoint as fp
 from edgelstm.ir import FCParams, SoftmaxOp
-from edgelstm.quantize.tflite_reader import load_ir_from_bytes
-from edgelstm.quantize.tflite_schema import fb
-from edgelstm.quantize.tflite_writer import ModelBuilder
+from edgelstm.tflite.reader import load_ir_from_bytes
+from edgelstm.tflite.schema import fb
+from edgelstm.tflite.writer import ModelBuilder
 from edgelstm.sim.kernels import fully_connected
 from edgelstm.sim.softmax import run_softmax
 
@@ -193,7 +193,7 @@ def test_softmax_equals_tflm(in_scale):
     x[50:100] = -128
     x[100:150, 0] = 127
     ref = _tflm_run(raw, x).astype(np.int64)
-    from edgelstm.quantize.tflite_reader import _calculate_input_radius, _preprocess_softmax_scaling
+    from edgelstm.prepare import calculate_input_radius as _calculate_input_radius, preprocess_softmax_scaling as _preprocess_softmax_scaling
 
     m, s = _preprocess_softmax_scaling(1.0, in_scale, 5)
     op = SoftmaxOp(name="s", input="x", output="y", input_multiplier=m, input_left_shift=s,
@@ -225,7 +225,7 @@ def test_fully_connected_equals_tflm(per_channel, relu):
     xin = r.integers(-128, 128, size=(N, K)).astype(np.int8)
     ref = _tflm_run(raw, xin).astype(np.int64)
     # the reader's Prepare of the same op (multipliers from the tensors' scales)
-    from edgelstm.quantize.tflite_reader import _activation_range, _fc_multiplier_per_channel, _fc_multiplier_per_tensor
+    from edgelstm.prepare import activation_range as _activation_range, fc_multiplier_per_channel as _fc_multiplier_per_channel, fc_multiplier_per_tensor as _fc_multiplier_per_tensor
 
     if per_channel:
         m, s = _fc_multiplier_per_channel(xs, ws, ys)

@@ -23,10 +23,13 @@ import numpy as np
 import pytest
 
 from edgelstm.errors import EdgelstmError, ModelError
-from edgelstm.quantize.tflite_reader import load_ir_from_bytes, parse_flatbuffer
-from edgelstm.quantize.tflite_schema import fb
-from edgelstm.quantize.tflite_writer import pack_model
+from edgelstm.model import Int8Model
+from edgelstm.quantize.gru_quant import quantize_gru_spec
+from edgelstm.quantize.keras_spec import LayerSpec, ModelSpec
 from edgelstm.synth import SynthSpec, synth_lstm_tflite
+from edgelstm.tflite.reader import load_ir_from_bytes, parse_flatbuffer
+from edgelstm.tflite.schema import fb, op_name
+from edgelstm.tflite.writer import embed_edgelstm_metadata, pack_model
 
 from .conftest import DATA
 
@@ -35,9 +38,6 @@ SEED = 20240611
 
 
 def _gru_model(seed: int, bidirectional: bool = False, reset_after: bool = True) -> bytes:
-    from edgelstm.quantize.gru_quant import quantize_gru_spec
-    from edgelstm.quantize.keras_spec import LayerSpec, ModelSpec
-
     r = np.random.default_rng(seed)
     T, F, U, C = 5, 3, 3, 3
     bias = r.normal(size=(2, 3 * U) if reset_after else (3 * U,)).astype(np.float32) * 0.2
@@ -94,8 +94,6 @@ def mutate(raw: bytes, rng: np.random.Generator) -> bytes:
 
 def check_one(raw: bytes, sim_seed: int) -> str:
     """'error' | 'loaded' (and simulated); anything else is a bug description."""
-    from edgelstm.model import Int8Model
-
     stage = "load"
     try:
         with warnings.catch_warnings():
@@ -166,8 +164,6 @@ def _edit(raw: bytes, edit) -> bytes:
 
 
 def _op(model, sg, name: str):
-    from edgelstm.quantize.tflite_schema import op_name
-
     return next(op for op in sg.operators if op_name(model, op) == name)
 
 
@@ -374,8 +370,6 @@ BAD_METADATA = {
 @pytest.mark.parametrize("case", list(BAD_METADATA))
 def test_corrupt_edgelstm_metadata_is_a_model_error(case):
     """A hand-edited metadata JSON gives one line naming the field (was a TypeError or a warning)."""
-    from edgelstm.quantize.tflite_writer import embed_edgelstm_metadata
-
     meta, needle = BAD_METADATA[case]
     raw = embed_edgelstm_metadata(synth_lstm_tflite(SynthSpec(window=4, features=2, classes=3)), meta)
     with warnings.catch_warnings():

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelstm.quantize.tflite_reader import load_ir_from_bytes, parse_flatbuffer, read_metadata
-from edgelstm.quantize.tflite_schema import op_name
+from edgelstm.tflite.reader import load_ir_from_bytes, parse_flatbuffer, read_metadata
+from edgelstm.tflite.schema import op_name
 from edgelstm.sim.gru import gru_float, run_gru
 
 from .conftest import need_tool, run_cli

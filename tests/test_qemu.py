@@ -62,7 +62,7 @@ def _gru_shape():
         return None
     from edgelstm.codegen import check_supported
     from edgelstm.errors import UnsupportedError
-    from edgelstm.quantize.tflite_reader import load_ir_from_bytes
+    from edgelstm.tflite.reader import load_ir_from_bytes
 
     spec = GruSynthSpec(units=16, features=12, window=24, classes=5, seed=35)
     try:

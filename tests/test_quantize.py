@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelstm.quantize.tflite_reader import parse_flatbuffer, read_metadata
-from edgelstm.quantize.tflite_schema import op_name
+from edgelstm.tflite.reader import parse_flatbuffer, read_metadata
+from edgelstm.tflite.schema import op_name
 
 from .conftest import assert_one_line_error, need_tflm, run_cli
 

@@ -179,7 +179,7 @@ def _test_vectors(model, n: int, data_path: str | None, seed: int) -> tuple[np.n
 
 def load_model_for_export(model_path: str | os.PathLike):
     from ..model import Int8Model
-    from ..quantize.tflite_reader import load_ir
+    from ..tflite.reader import load_ir
 
     p = require_file(model_path, "model file")
     qm = load_ir(p)

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tflite_schema import fb, op_name
-from .tflite_writer import pack_model
+from ..tflite.lstm_op import LSTM_HIDDEN
+from ..tflite.schema import fb, op_name
+from ..tflite.writer import pack_model, unpack_model
 
 _COPY_OPS = ("REVERSE_V2", "STRIDED_SLICE", "RESHAPE", "SQUEEZE")
 _LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
-_HIDDEN = 18
 
 
 def _q(t):
@@ -48,7 +48,7 @@ def _set_q(t, scale: float, zp: int) -> None:
 
 def harmonize_lstm_quantization(raw: bytes) -> tuple[bytes, list[str]]:
     """Return the repaired model and a list of what changed (empty: nothing to repair)."""
-    model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(bytearray(raw), 0))
+    model = unpack_model(raw)
     sg = model.subgraphs[0]
     ops = list(sg.operators or [])
     names = [op_name(model, op) for op in ops]
@@ -70,9 +70,9 @@ def harmonize_lstm_quantization(raw: bytes) -> tuple[bytes, list[str]]:
         if not changed:
             break
     for n, (op, name) in enumerate(zip(ops, names)):
-        if name != _LSTM or len(op.inputs) <= _HIDDEN or op.inputs[_HIDDEN] < 0:
+        if name != _LSTM or len(op.inputs) <= LSTM_HIDDEN or op.inputs[LSTM_HIDDEN] < 0:
             continue
-        h, o = sg.tensors[int(op.inputs[_HIDDEN])], sg.tensors[int(op.outputs[0])]
+        h, o = sg.tensors[int(op.inputs[LSTM_HIDDEN])], sg.tensors[int(op.outputs[0])]
         qh, qo = _q(h), _q(o)
         if qh is None or qo is None or qh == qo:
             continue

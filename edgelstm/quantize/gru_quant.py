@@ -21,9 +21,9 @@ import numpy as np
 
 from ..errors import ModelError
 from ..sim.gru import gru_float
-from .gru_op import add_gru_op
+from ..tflite.gru_op import add_gru_op
 from .keras_spec import LayerSpec, ModelSpec
-from .tflite_writer import GraphWriter
+from ..tflite.writer import GraphWriter
 
 
 def _asym_params(lo: float, hi: float) -> tuple[float, int]:

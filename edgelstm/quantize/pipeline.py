@@ -27,8 +27,8 @@ from ..fsutil import check_output_path, require_file, sha256_file, write_bytes_a
 from ..model import Int8Model
 from .fixups import harmonize_lstm_quantization
 from .keras_spec import ModelSpec, keras_to_spec, load_keras_model, normalize
-from .tflite_reader import load_ir_from_bytes
-from .tflite_writer import embed_edgelstm_metadata
+from ..tflite.reader import load_ir_from_bytes
+from ..tflite.writer import embed_edgelstm_metadata
 
 
 @dataclass

@@ -42,7 +42,7 @@ MAX_REPORTED_MISMATCHES = 5
 def load_export_model(export_dir: str | os.PathLike, manifest: dict):
     """The Int8Model of an export folder (its own copy of the .tflite, checked against the sha256)."""
     from ..model import Int8Model
-    from ..quantize.tflite_reader import load_ir
+    from ..tflite.reader import load_ir
 
     if not manifest.get("model_file"):
         raise ModelError(f"export folder '{export_dir}' has no model copy (exported from an in-memory IR)",

@@ -21,7 +21,7 @@ from common import Row, best_time, print_table, radar_lstm_bytes  # noqa: E402
 def run(n: int, repeats: int) -> list[Row]:
     from edgelstm.model import Int8Model
     from edgelstm.oracles import compare, litert_predict, tflm_predict
-    from edgelstm.quantize.tflite_reader import load_ir_from_bytes
+    from edgelstm.tflite.reader import load_ir_from_bytes
     from edgelstm.synth import random_int8_inputs
 
     raw = radar_lstm_bytes()
