@@ -24,7 +24,7 @@ def _quiet_env() -> None:
     warnings.filterwarnings("ignore", module="keras")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:  # absl prints "WARNING: All log messages before absl::InitializeLog()..." otherwise
-        import absl.logging
+        import absl.logging  # lazy: ships with tensorflow (optional, heavy)
 
         absl.logging.set_verbosity(absl.logging.ERROR)
     except ImportError:
@@ -62,7 +62,7 @@ def import_tf():
     _quiet_env()
     try:
         with _stderr_silenced():
-            import tensorflow as tf
+            import tensorflow as tf  # lazy: optional, heavy (seconds, hundreds of MB)
     except ImportError:
         raise ToolError(
             "TensorFlow is not installed", "install the training extras: pip install 'edgelstm[train]'"
@@ -76,7 +76,7 @@ def import_keras():
     import_tf()
     try:
         with _stderr_silenced():
-            import keras
+            import keras  # lazy: optional, imports tensorflow
     except ImportError:
         raise ToolError("Keras is not installed", "pip install 'edgelstm[train]'") from None
     if int(keras.__version__.split(".")[0]) < 3:
@@ -89,7 +89,7 @@ def import_tf_keras():
     import_tf()
     try:
         with _stderr_silenced():
-            import tf_keras
+            import tf_keras  # lazy: optional, imports tensorflow
     except ImportError:
         raise ToolError("tf-keras is not installed", "pip install 'edgelstm[train]'") from None
     return tf_keras

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 
 def jsonable(obj: Any) -> Any:
     """numpy -> Python, non-finite floats -> None, keys -> str (for ``json.dumps(allow_nan=False)``)."""
-    import numpy as np  # here, not at module level: the CLI imports this before any numpy work
-
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -28,6 +28,7 @@ BENCHES = ("sim", "host_c", "cortexm")
 
 
 def _run_one(key: str, quick: bool) -> list[Row]:
+    # lazy imports: `--only K` loads only that benchmark (and what it needs: TFLM, LiteRT, ...)
     if key == "sim":
         import bench_sim
 
