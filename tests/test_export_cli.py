@@ -22,7 +22,7 @@ from edgelstm.cli import cli
 from edgelstm.errors import EdgelstmError
 from edgelstm.tflite.schema import fb
 from edgelstm.tflite.writer import ModelBuilder, embed_edgelstm_metadata
-from edgelstm.synth import SynthSpec, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, synth_lstm_tflite
 
 from .conftest import DATA, need_tool, run_cli
 
@@ -385,6 +385,30 @@ def test_verify_refuses_a_replaced_model(exported, tmp_path, edgelstm_exe):
                                                                          seed=99)))
     proc = run_cli(edgelstm_exe, "verify", copy)
     assert_one_line_error(proc, "sha256")
+
+
+def test_manifest_round_trip_versions_and_bad_fields(exported, tmp_path, edgelstm_exe):
+    """edgelstm_export.json is an ExportManifest: save() writes the bytes export-c wrote; a manifest
+    without format_version (as the first ones could be) reads as version 1; a newer version or a
+    field of the wrong type is a one-line error naming it, before anything is built."""
+    import shutil
+
+    from edgelstm.codegen.manifest import MANIFEST, ExportManifest, read_manifest
+
+    m = read_manifest(exported)
+    assert m.format_version == 1 and m.name == "gest" and m["name"] == m.name and m.test_vectors.count == 10
+    m.save(tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_bytes() == (exported / MANIFEST).read_bytes()
+    raw = json.loads((exported / MANIFEST).read_text())
+    assert ExportManifest.from_json({k: v for k, v in raw.items() if k != "format_version"}) == m
+    for key, value, words in (("format_version", 2, ("newer edgelstm", "format_version 2")),
+                              ("classes", "four", ("'classes' must be an integer", '"four"')),
+                              ("state_fields", [{"name": "h"}], ("'state_fields' item 0: lacks 'type'",)),
+                              ("library_sources", [], ("'library_sources' must be a non-empty list",))):
+        copy = tmp_path / f"bad_{key}"
+        shutil.copytree(exported, copy)
+        (copy / MANIFEST).write_text(json.dumps({**raw, key: value}))
+        assert_one_line_error(run_cli(edgelstm_exe, "verify", copy, "--samples", 3), *words)
 
 
 def test_atomic_dir_carries_the_users_files_and_loses_none_on_failure(tmp_path):

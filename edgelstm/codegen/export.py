@@ -18,26 +18,27 @@ zephyr/; "arduino" is an Arduino library (library.properties, src/, examples/, e
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from .._version import __version__
-from ..errors import EdgelstmError, ModelError
+from ..data import load_for_model, random_int8_inputs
+from ..errors import EdgelstmError
 from ..fsutil import atomic_dir, require_file, sha256_file
+from ..model import Int8Model, load_int8_model
 from .cwriter import C_KEYWORDS, is_c_identifier, to_c_identifier
 from .graph import check_supported, stream_plan
+from .manifest import MANIFEST, ExportManifest, StateField, TestVectors, listed_files
 from .model_c import HeaderInfo, generate_model_source
 from .project import cmakelists, makefile, selftest_source, test_vectors_header
 from .targets import HOST, Layout, apply_target, check_target, check_vectors_fit, default_test_vectors
+from .templates import runtime_files
 
-MANIFEST = "edgelstm_export.json"
-MANIFEST_FORMAT = "edgelstm-c-export"
 DEFAULT_NAME = "edgelstm"
 DEFAULT_TEST_VECTORS = 300
 MAX_NAME_LENGTH = 48
@@ -57,11 +58,11 @@ class ExportResult:
     classes: int
     test_vectors: int
     test_vector_source: str
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: ExportManifest | None = None
     target: str = HOST
     kept: list[str] = field(default_factory=list)  # files of the user's kept in the re-exported folder
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict:
         return {
             "out": str(self.out),
             "name": self.name,
@@ -106,28 +107,6 @@ def default_name(model_path: str | os.PathLike) -> str:
         return DEFAULT_NAME
 
 
-def templates_dir() -> Path:
-    """firmware_templates/ of the source tree, or the copy packaged as edgelstm/_firmware."""
-    import edgelstm
-
-    pkg = Path(edgelstm.__file__).resolve().parent
-    for cand in (pkg.parent / "firmware_templates", pkg / "_firmware"):
-        if (cand / "runtime").is_dir():
-            return cand
-    raise EdgelstmError(
-        "the C runtime templates are missing (neither firmware_templates/ next to the package nor edgelstm/_firmware)",
-        "reinstall edgelstm",
-    )
-
-
-def runtime_files() -> list[Path]:
-    rt = templates_dir() / "runtime"
-    files = sorted(p for p in rt.iterdir() if p.is_file() and p.suffix in (".c", ".h"))
-    if not any(p.name == "edgelstm_runtime.h" for p in files):
-        raise EdgelstmError(f"the C runtime in '{rt}' is incomplete (no edgelstm_runtime.h)", "reinstall edgelstm")
-    return files
-
-
 def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise EdgelstmError(f"output folder '{out}' exists and is a file", "give a folder name with --out")
@@ -160,15 +139,11 @@ def _check_out_dir(out: Path) -> None:
 def _test_vectors(model, n: int, data_path: str | None, seed: int) -> tuple[np.ndarray, str]:
     """int8 input windows: the data's test split (quantised by the model) or random patterns."""
     if data_path:
-        from ..data.dataset import load_dataset, split_settings
-
-        ds = load_dataset(data_path, **split_settings(model.ir.info.extra))  # train's test split, if it made one
+        ds = load_for_model(data_path, model)  # train's test split, if it made one
         X = ds.X_test if ds.X_test is not None and len(ds.X_test) else ds.X_train
         X = X[:n]
         xq = model.quantize_input(X)
         return xq, f"{len(xq)} windows of the test split of '{Path(data_path).name}', quantised by the model"
-    from ..synth import random_int8_inputs
-
     T, F = model.window, model.n_features
     n_ext = n // 2
     a = random_int8_inputs(n - n_ext, T, F, seed=seed, kind="uniform")
@@ -177,13 +152,8 @@ def _test_vectors(model, n: int, data_path: str | None, seed: int) -> tuple[np.n
                                     "(in quarters: all -128, all 127, alternating, uniform)")
 
 
-def load_model_for_export(model_path: str | os.PathLike):
-    from ..model import Int8Model
-    from ..tflite.reader import load_ir
-
-    p = require_file(model_path, "model file")
-    qm = load_ir(p)
-    return Int8Model(qm)
+def load_model_for_export(model_path: str | os.PathLike) -> Int8Model:
+    return load_int8_model(require_file(model_path, "model file"))
 
 
 def export_c(
@@ -277,43 +247,42 @@ def export_model(
         copies={**{p.name: p for p in runtime}, **({model_copy: Path(model_path)} if model_path is not None else {})},
         library_sources=lib_sources, headers=headers, selftest=f"{name}_selftest.c",
         test_vectors_file=f"{name}_test_vectors.h", model_file=model_copy if model_path is not None else None,
-        extra_manifest={},
     )
     layout = apply_target(target, host, name=name, version=__version__)
     files = sorted(layout.files() + [MANIFEST])
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "format_version": 1,
-        "name": name,
-        "edgelstm_version": __version__,
-        "model_file": layout.model_file,
-        "model_sha256": sha,
-        "source_model": str(model_path) if model_path is not None else None,
-        "layers": qm.describe(),
-        "window": qm.window,
-        "features": qm.n_features,
-        "classes": qm.n_outputs,
-        "class_names": model.class_names,
-        "streaming": plan is not None,
-        "streaming_reason": reason or None,
-        "input_scale": float(qm.input_tensor.scale),
-        "input_zero_point": int(qm.input_tensor.zero_point),
-        "output_scale": float(qm.output_tensor.scale),
-        "output_zero_point": int(qm.output_tensor.zero_point),
-        "has_normalization": qm.info.norm_mean is not None,
-        "float_accuracy": qm.info.float_accuracy,
-        "int8_accuracy": qm.info.int8_accuracy,
-        "weights_bytes": src.weights_bytes,
-        "workspace_bytes": src.workspace_bytes,
-        "state_fields": [{"name": f, "type": t, "count": int(c)} for f, t, c in src.state_fields],
-        "library_sources": layout.library_sources,
-        "headers": layout.headers,
-        "selftest": layout.selftest,
-        "test_vectors": {"file": layout.test_vectors_file, "count": int(len(xq)), "source": vec_source},
-        "files": files,
-        "target": target,
-        **layout.extra_manifest,
-    }
+    manifest = ExportManifest(
+        name=name,
+        edgelstm_version=__version__,
+        model_file=layout.model_file,
+        model_sha256=sha,
+        source_model=str(model_path) if model_path is not None else None,
+        layers=qm.describe(),
+        window=qm.window,
+        features=qm.n_features,
+        classes=qm.n_outputs,
+        class_names=model.class_names,
+        streaming=plan is not None,
+        streaming_reason=reason or None,
+        input_scale=float(qm.input_tensor.scale),
+        input_zero_point=int(qm.input_tensor.zero_point),
+        output_scale=float(qm.output_tensor.scale),
+        output_zero_point=int(qm.output_tensor.zero_point),
+        has_normalization=qm.info.norm_mean is not None,
+        float_accuracy=qm.info.float_accuracy,
+        int8_accuracy=qm.info.int8_accuracy,
+        weights_bytes=src.weights_bytes,
+        workspace_bytes=src.workspace_bytes,
+        state_fields=[StateField(name=f, type=t, count=int(c)) for f, t, c in src.state_fields],
+        library_sources=layout.library_sources,
+        headers=layout.headers,
+        selftest=layout.selftest,
+        test_vectors=TestVectors(file=layout.test_vectors_file, count=int(len(xq)), source=vec_source),
+        files=files,
+        target=target,
+        board=layout.board,
+        arduino=layout.arduino,
+        include_dirs=layout.include_dirs,
+    )
     # An earlier export's own files are replaced; anything else in the folder (the user's files,
     # build products) is kept.
     earlier = _earlier_files(Path(out))
@@ -326,7 +295,7 @@ def export_model(
             for fname, src_path in layout.copies.items():
                 (tmp / fname).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src_path, tmp / fname)
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            manifest.save(tmp / MANIFEST)
     except OSError as e:
         raise EdgelstmError(f"cannot write output folder '{out}': {e.strerror or e}") from None
     return ExportResult(
@@ -343,35 +312,5 @@ FOOTPRINT = "footprint.json"  # written next to a board export by `edgelstm expo
 def _earlier_files(out: Path) -> set[str] | None:
     """Top-level names an earlier export in ``out`` wrote (None when there is none): these are
     replaced; everything else in the folder is the user's and is kept."""
-    mf = out / MANIFEST
-    if not mf.is_file():
-        return None
-    known = {MANIFEST, FOOTPRINT}
-    try:
-        files = json.loads(mf.read_text(encoding="utf-8")).get("files") or []
-        known |= {Path(str(f)).parts[0] for f in files if str(f) and not Path(str(f)).is_absolute()}
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError, IndexError):
-        pass  # a damaged manifest: keep whatever the new export does not overwrite
-    return known
-
-
-def read_manifest(export_dir: str | os.PathLike) -> dict[str, Any]:
-    """The edgelstm_export.json of an export folder (one-line errors when it is not one)."""
-    d = Path(export_dir)
-    if not d.exists():
-        raise EdgelstmError(f"export folder '{d}' does not exist", "create it with 'edgelstm export-c'")
-    if not d.is_dir():
-        raise EdgelstmError(f"'{d}' is a file, not an export folder")
-    mf = d / MANIFEST
-    if not mf.is_file():
-        raise EdgelstmError(f"'{d}' is not an edgelstm export (no {MANIFEST})", "create it with 'edgelstm export-c'")
-    try:
-        m = json.loads(mf.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"'{mf}' is corrupt", "export again with 'edgelstm export-c'") from None
-    if not isinstance(m, dict) or m.get("format") != MANIFEST_FORMAT:
-        raise ModelError(f"'{mf}' is not an edgelstm export manifest", "export again with 'edgelstm export-c'")
-    for key in ("name", "model_file", "library_sources", "window", "features", "classes", "streaming"):
-        if key not in m:
-            raise ModelError(f"'{mf}' lacks '{key}'", "export again with 'edgelstm export-c'")
-    return m
+    listed = listed_files(out)
+    return None if listed is None else listed | {FOOTPRINT}

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EdgelstmError
+from .manifest import ArduinoEntry, BoardEntry
 from .project import cmake_library
+from .templates import arduino_dir, boards_dir, cmake_dir
 
 HOST = "host"
 ARDUINO = "arduino"
@@ -91,33 +93,6 @@ def check_target(target: str) -> str:
     if target not in EXPORT_TARGETS:
         raise EdgelstmError(f"unknown --target '{target}'", f"use one of: {', '.join(EXPORT_TARGETS)}")
     return target
-
-
-def boards_dir() -> Path:
-    from .export import templates_dir
-
-    d = templates_dir() / "boards"
-    if not (d / "common" / "edgelstm_board.h").is_file():
-        raise EdgelstmError(f"the board templates in '{d}' are missing or incomplete", "reinstall edgelstm")
-    return d
-
-
-def arduino_dir() -> Path:
-    from .export import templates_dir
-
-    d = templates_dir() / "arduino"
-    if not (d / "library.properties").is_file():
-        raise EdgelstmError(f"the Arduino templates in '{d}' are missing or incomplete", "reinstall edgelstm")
-    return d
-
-
-def cmake_dir() -> Path:
-    from .export import templates_dir
-
-    d = templates_dir() / "cmake"
-    if not (d / "arm-none-eabi.cmake").is_file():
-        raise EdgelstmError(f"the CMake templates in '{d}' are missing or incomplete", "reinstall edgelstm")
-    return d
 
 
 def default_test_vectors(target: str, window: int, features: int, classes: int, host_default: int) -> int:
@@ -362,7 +337,10 @@ class Layout:
     selftest: str
     test_vectors_file: str
     model_file: str | None
-    extra_manifest: dict
+    # the target's own entries of the manifest (edgelstm_export.json)
+    board: BoardEntry | None = None
+    arduino: ArduinoEntry | None = None
+    include_dirs: list[str] | None = None
 
     def files(self) -> list[str]:
         return sorted(set(self.texts) | set(self.copies))
@@ -396,14 +374,12 @@ def _board_layout(b: Board, host: Layout, *, name: str, version: str) -> Layout:
                 copies[rel] = p          # zephyr/module.yml must sit at the module root
             else:
                 copies[f"cmake/{rel}"] = p
-    extra = {
-        "board": {"core": b.core, "board": b.board, "title": b.title, "qemu_machine": b.qemu_machine,
-                  "cpu_flags": list(b.cpu_flags), "systick_hz": b.systick_hz, "flash_bytes": b.flash_bytes,
-                  "ram_bytes": b.ram_bytes, "firmware": f"build/{name}_firmware.elf"},
-    }
+    entry = BoardEntry(core=b.core, board=b.board, title=b.title, qemu_machine=b.qemu_machine,
+                       cpu_flags=list(b.cpu_flags), systick_hz=b.systick_hz, flash_bytes=b.flash_bytes,
+                       ram_bytes=b.ram_bytes, firmware=f"build/{name}_firmware.elf")
     return Layout(texts=texts, copies=copies, library_sources=list(host.library_sources), headers=list(host.headers),
                   selftest=host.selftest, test_vectors_file=host.test_vectors_file, model_file=host.model_file,
-                  extra_manifest=extra)
+                  board=entry)
 
 
 def _arduino_layout(host: Layout, *, name: str, version: str) -> Layout:
@@ -444,8 +420,7 @@ def _arduino_layout(host: Layout, *, name: str, version: str) -> Layout:
             rel = rel.replace("examples/serial_classifier/", f"examples/{sketch}/")
         texts[rel] = substitute(p.read_text(encoding="utf-8"), name, version)
     model_file = f"extras/{host.model_file}" if host.model_file else None
-    extra = {"arduino": {"library": f"{name}", "sketch": f"examples/{sketch}/{sketch}.ino", "include_dirs": ["src"]},
-             "include_dirs": ["src"]}
+    entry = ArduinoEntry(library=name, sketch=f"examples/{sketch}/{sketch}.ino", include_dirs=["src"])
     return Layout(texts=texts, copies=copies, library_sources=lib_sources, headers=headers,
                   selftest=f"extras/{host.selftest}", test_vectors_file=f"extras/{host.test_vectors_file}",
-                  model_file=model_file, extra_manifest=extra)
+                  model_file=model_file, arduino=entry, include_dirs=["src"])

@@ -50,6 +50,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .toolchain import elf_size
 
 # Stack counted for a libgcc / newlib routine the library calls (their objects have no .su):
 # they are leaves that push at most a few registers (e.g. __aeabi_lmul, memset: <= 24 bytes).
@@ -297,3 +302,86 @@ def instructions_from_measure(m: dict[str, int], instructions_per_tick: float, f
     if stacks:
         res["ram_stack_measured_bytes"] = stacks
     return res
+
+
+# ------------------------------------------------------------------------------- the report
+
+
+def footprint_report(build, *, macs_per_frame: int | None = None, macs_head: int | None = None,
+                     measure: dict | None = None) -> dict[str, Any]:
+    """The footprint of a :class:`~edgelstm.verify.qemu_build.QemuBuild`'s library on its core
+    (the module docstring says how each number is measured)."""
+    m = build.manifest
+    name = m.name
+    model_obj = f"{Path(m.library_sources[0]).stem}.o"
+    lib_names = {p.name for p in build.library_objects}
+    runtime_names = lib_names - {model_obj}
+    secs = parse_map(build.footprint_elf.with_suffix(".map").read_text(errors="replace"))
+    split = split_flash(secs, model_obj, runtime_names)
+    secs_fe = parse_map(build.footprint_front_elf.with_suffix(".map").read_text(errors="replace"))
+    split_fe = split_flash(secs_fe, model_obj, runtime_names)
+
+    graph = load_callgraph(sorted(build.build_dir.glob("obj/*.ci")))
+    streaming = m.streaming
+    api = [f"{name}_reset", f"{name}_step", f"{name}_logits"] if streaming else [f"{name}_classify_ws"]
+    stacks: dict[str, int | None] = {}
+    paths: dict[str, list[str]] = {}
+    externals: set[str] = set()
+    for fn in [*api, f"{name}_classify"]:
+        v, path, ext = graph.worst(fn)
+        stacks[fn] = v
+        paths[fn] = path
+        externals |= ext
+    api_stacks = [stacks[f] for f in api]
+    stack = None if any(v is None for v in api_stacks) else max(api_stacks)
+
+    if streaming:
+        state_size = symbol_size(secs, ".bss.eb_state")
+        scratch = sum(f.count * (1 if f.type == "int8_t" else 2) for f in m.state_fields if f.name == "gate_scratch")
+        if state_size is None:
+            state_size = sum(f.count * (1 if f.type == "int8_t" else 2) for f in m.state_fields)
+        state = state_size - scratch
+    else:
+        ws = symbol_size(secs, ".bss.eb_workspace")
+        scratch = int(ws if ws is not None else m.workspace_bytes or 0)
+        state = 0
+    ram = None if stack is None else state + scratch + stack + split.library_ram
+
+    rep: dict[str, Any] = {
+        "core": build.board.core,
+        "board": build.board.board,
+        "qemu_machine": build.board.qemu_machine,
+        "compiler": build.compiler_version,
+        "opt": build.opt,
+        "cpu_flags": list(build.board.cpu_flags),
+        "flash_bytes": split.total,
+        "flash_weights_bytes": split.weights,
+        "flash_code_bytes": split.code,
+        "flash_code_detail": {"model_text": split.model_code, "runtime_text": split.runtime_code,
+                              "runtime_tables": split.runtime_tables, "support_routines": split.support},
+        "support_routines": split.support_members,
+        "flash_front_end_bytes": max(split_fe.total - split.total, 0),
+        "ram_bytes": ram,
+        "ram_state_bytes": state,
+        "ram_scratch_bytes": scratch,
+        "ram_stack_bytes": stack,
+        "ram_static_bytes": split.library_ram,
+        "stack_by_function": stacks,
+        "stack_deepest_path": paths[api[int(np.argmax([v or 0 for v in api_stacks]))]] if api else [],
+        "stack_external_bound": {"functions": sorted(externals), "bytes_each": EXTERNAL_STACK_BOUND},
+        "weights_bytes_declared": m.weights_bytes,
+        "size_elf": elf_size(build.footprint_elf),
+        "macs_per_frame": macs_per_frame,
+        "macs_head": macs_head,
+    }
+    for k in ("instructions_per_frame", "instructions_per_window", "instructions_per_window_min",
+              "instructions_per_window_max", "instructions_logits", "instructions_reset", "measured_windows",
+              "ram_stack_measured_bytes"):
+        rep[k] = (measure or {}).get(k)
+    measured = rep["ram_stack_measured_bytes"] or {}
+    api_keys = ("reset", "step", "logits") if streaming else ("classify_ws",)
+    api_measured = [measured[k] for k in api_keys if k in measured]
+    rep["ram_stack_measured_api_bytes"] = max(api_measured) if api_measured else None
+    ipf = rep["instructions_per_frame"]
+    rep["instructions_per_mac"] = round(ipf / macs_per_frame, 3) if ipf and macs_per_frame else None
+    return rep

@@ -24,6 +24,8 @@ import struct
 
 import numpy as np
 
+from ..codegen.manifest import ExportManifest, StateField
+
 MAGIC = b"ELV1"
 MODE_WINDOWS = 0
 MODE_STREAM = 1
@@ -48,19 +50,18 @@ def pack_inputs(xq: np.ndarray, mode: int = MODE_WINDOWS, every: int = 1) -> byt
     return MAGIC + struct.pack("<5I", mode, count, T, F, max(int(every), 1)) + xq.tobytes()
 
 
-def harness_source(manifest: dict) -> str:
-    name = manifest["name"]
+def harness_source(manifest: ExportManifest) -> str:
+    name = manifest.name
     NAME = name.upper()
-    streaming = bool(manifest["streaming"])
-    fields = manifest.get("state_fields") or []
+    streaming = manifest.streaming
     dump = []
-    for f in fields:
-        if f["name"] == "gate_scratch":
+    for f in manifest.state_fields:
+        if f.name == "gate_scratch":
             continue
-        if f["type"] == "int8_t":
-            dump.append(f"        put_s8(fo, s.{f['name']}, {f['count']});")
+        if f.type == "int8_t":
+            dump.append(f"        put_s8(fo, s.{f.name}, {f.count});")
         else:
-            dump.append(f"        put_s16(fo, s.{f['name']}, {f['count']});")
+            dump.append(f"        put_s16(fo, s.{f.name}, {f.count});")
     dump_code = "\n".join(dump)
     stream_window = f"""
 #if {NAME}_STREAMING
@@ -208,21 +209,22 @@ def unpack_windows(raw: bytes, count: int, classes: int, streaming: bool) -> tup
     return a[:, :classes].copy(), a[:, classes].astype(np.int64), stream
 
 
-def unpack_stream(raw: bytes, n_checkpoints: int, classes: int, fields: list[dict]) -> tuple[np.ndarray, dict]:
+def unpack_stream(raw: bytes, n_checkpoints: int, classes: int,
+                  fields: list[StateField]) -> tuple[np.ndarray, dict]:
     """(logits at the checkpoints (K, C), {field: values}) of a mode-1 run."""
     n_log = n_checkpoints * classes
     logits = np.frombuffer(raw[:n_log], dtype=np.int8).reshape(n_checkpoints, classes).copy()
     pos = n_log
     state = {}
     for f in fields:
-        if f["name"] == "gate_scratch":
+        if f.name == "gate_scratch":
             continue
-        n = int(f["count"])
-        if f["type"] == "int8_t":
-            state[f["name"]] = np.frombuffer(raw[pos : pos + n], dtype=np.int8).copy()
+        n = f.count
+        if f.type == "int8_t":
+            state[f.name] = np.frombuffer(raw[pos : pos + n], dtype=np.int8).copy()
             pos += n
         else:
-            state[f["name"]] = np.frombuffer(raw[pos : pos + 2 * n], dtype="<i2").astype(np.int16)
+            state[f.name] = np.frombuffer(raw[pos : pos + 2 * n], dtype="<i2").astype(np.int16)
             pos += 2 * n
     if pos != len(raw):
         raise ValueError(f"harness wrote {len(raw)} bytes, expected {pos}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codegen.manifest import ExportManifest, read_manifest
 from ..errors import EdgelstmError, ToolError
 from .harness import MODE_FRONT_END, MODE_STREAM, MODE_WINDOWS, harness_source, pack_inputs, unpack_stream, unpack_windows
 
@@ -40,7 +41,7 @@ class HostBuild:
     """A compiled verify harness linked with an export's library."""
 
     export_dir: Path
-    manifest: dict
+    manifest: ExportManifest
     exe: Path
     build_dir: Path
     compiler: str
@@ -66,7 +67,7 @@ class HostBuild:
         xq = np.asarray(xq, dtype=np.int8)
         m = self.manifest
         raw = self._run(pack_inputs(xq, MODE_WINDOWS), timeout)
-        return unpack_windows(raw, len(xq), int(m["classes"]), bool(m["streaming"]))
+        return unpack_windows(raw, len(xq), m.classes, m.streaming)
 
     def run_front_end(self, X: np.ndarray, timeout: float = 600.0) -> np.ndarray:
         """NAME_quantize_frame on float frames X (..., F): int8 of the same shape."""
@@ -78,13 +79,13 @@ class HostBuild:
     def run_stream(self, frames: np.ndarray, every: int, timeout: float = 600.0):
         """Stream one (T, F) sequence without reset: (logits at checkpoints (K, C), final state)."""
         m = self.manifest
-        if not m["streaming"]:
-            raise EdgelstmError(f"model '{m['name']}' does not stream")
+        if not m.streaming:
+            raise EdgelstmError(f"model '{m.name}' does not stream")
         frames = np.asarray(frames, dtype=np.int8)
         T = frames.shape[0]
         k = len(stream_checkpoints(T, every))
         raw = self._run(pack_inputs(frames, MODE_STREAM, every), timeout)
-        return unpack_stream(raw, k, int(m["classes"]), m.get("state_fields") or [])
+        return unpack_stream(raw, k, m.classes, m.state_fields)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.build_dir, ignore_errors=True)
@@ -95,7 +96,7 @@ def stream_checkpoints(n_frames: int, every: int) -> list[int]:
     return [t for t in range(n_frames) if (t + 1) % every == 0 or t == n_frames - 1]
 
 
-def build_host(export_dir: str | os.PathLike, manifest: dict, *, cc: str = "gcc", cflags=STRICT_CFLAGS,
+def build_host(export_dir: str | os.PathLike, manifest: ExportManifest, *, cc: str = "gcc", cflags=STRICT_CFLAGS,
                extra_cflags=(), build_dir: str | os.PathLike | None = None, lang: str = "c") -> HostBuild:
     """Compile the export's library sources and the verify harness into one host program."""
     d = Path(export_dir)
@@ -107,7 +108,7 @@ def build_host(export_dir: str | os.PathLike, manifest: dict, *, cc: str = "gcc"
         harness = bdir / "verify_main.c"
         harness.write_text(harness_source(manifest), encoding="utf-8")
         sources = []
-        for s in manifest["library_sources"]:
+        for s in manifest.library_sources:
             p = d / s
             if not p.is_file():
                 raise EdgelstmError(f"export folder '{d}' lacks {s}", "export again with 'edgelstm export-c'")
@@ -132,15 +133,13 @@ def build_host(export_dir: str | os.PathLike, manifest: dict, *, cc: str = "gcc"
 
 
 def build_and_run(export_dir: str | os.PathLike, inputs: np.ndarray, target: str = "host", *, cc: str = "gcc",
-                  manifest: dict | None = None, extra_cflags=(), float_inputs: np.ndarray | None = None) -> dict:
+                  manifest: ExportManifest | None = None, extra_cflags=(), float_inputs: np.ndarray | None = None) -> dict:
     """Build the export for ``target``, run it on int8 windows ``inputs`` (N, T, F).
 
     Returns {"classify": (N, C) int8, "classes": (N,), "stream": (N, C) int8 or None,
     "front_end": int8 like ``float_inputs`` (NAME_quantize_frame) or None, "compiler": str,
     "target": str}.
     """
-    from ..codegen import read_manifest
-
     manifest = manifest or read_manifest(export_dir)
     if target != "host":
         for prefix, module in TARGET_MODULES.items():
