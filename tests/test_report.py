@@ -34,7 +34,7 @@ def _keras_float_accuracy(keras_path: Path, X: np.ndarray, y: np.ndarray) -> flo
 @pytest.fixture(scope="module")
 def tiny_pair(radar_tiny, tmp_path_factory) -> tuple[Path, Path]:
     """A 1-epoch LSTM(8) on radar_tiny and its int8 model (60 calibration sequences)."""
-    from edgelstm.data.dataset import load_dataset
+    from edgelstm.data import load_dataset
     from edgelstm.quantize.pipeline import CalibrationConfig, quantize_model
     from edgelstm.train import TrainConfig, save_model, train_model
 
@@ -49,7 +49,7 @@ def tiny_pair(radar_tiny, tmp_path_factory) -> tuple[Path, Path]:
 
 def test_report_cli_files_and_accuracies(tiny_pair, radar_tiny, tmp_path, edgelstm_exe):
     from edgelstm.codegen import export_c
-    from edgelstm.data.dataset import load_dataset
+    from edgelstm.data import load_dataset
 
     keras_path, tfl = tiny_pair
     c_dir = tmp_path / "c"
@@ -135,7 +135,9 @@ def test_divergence_against_the_float_model(tiny_pair, radar_tiny):
     """The float reference tracks the int8 model: zero for identical paths, far below a shuffled pairing."""
     import edgelstm
     from edgelstm.quantize.keras_spec import keras_to_spec, load_keras_model, normalize
-    from edgelstm.report.compute import float_shadow, match_recurrent_ops, per_timestep_divergence
+    from edgelstm.report.pairing import match_recurrent_ops
+    from edgelstm.report.shadow import float_shadow
+    from edgelstm.report.stats import per_timestep_divergence
 
     keras_path, tfl = tiny_pair
     m = edgelstm.load_int8_model(tfl)
@@ -234,7 +236,7 @@ def test_bidirectional_stacked_lstm_mapping(tmp_path):
     """The TFLite converter's stacked Bidirectional LSTM (it runs each backward LSTM first): every
     int8 op is matched to its Keras layer and direction, and the float shadow, run in the int8
     graph's op order, reproduces Keras' outputs."""
-    from edgelstm.data.dataset import Dataset, save_dataset
+    from edgelstm.data import Dataset, save_dataset
     from edgelstm.report.compute import compute_report
 
     tfl = Path(__file__).parent / "data" / "conv_bistack2_lstm8.tflite"
@@ -309,7 +311,7 @@ def test_bad_pairings_are_one_line_errors(tiny_pair, radar_tiny, tmp_path, edgel
     # the arguments swapped, data with the wrong feature count
     res = run_cli(edgelstm_exe, "report", tfl, keras_path, "--data", radar_tiny, "--out", tmp_path / "r2")
     assert_one_line_error(res, "MODEL.keras first")
-    from edgelstm.data.dataset import load_dataset, save_dataset
+    from edgelstm.data import load_dataset, save_dataset
 
     ds = load_dataset(radar_tiny)
     ds.X_train, ds.X_test = ds.X_train[:, :, :5], ds.X_test[:, :, :5]
@@ -323,7 +325,7 @@ def test_bad_pairings_are_one_line_errors(tiny_pair, radar_tiny, tmp_path, edgel
 
 def test_c_dir_of_another_model_is_noted_on_the_terminal(tiny_pair, radar_tiny, tmp_path, edgelstm_exe):
     from edgelstm.codegen import export_c
-    from edgelstm.synth import SynthSpec, synth_lstm_tflite
+    from edgelstm.testing import SynthSpec, synth_lstm_tflite
 
     keras_path, tfl = tiny_pair
     other = tmp_path / "other.tflite"

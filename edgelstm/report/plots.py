@@ -28,10 +28,10 @@ DPI = 100
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # lazy: matplotlib (optional, heavy; only the report and data inspect --plot draw)
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib, after choosing the Agg backend
 
     return plt
 
