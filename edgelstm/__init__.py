@@ -17,7 +17,7 @@ def __getattr__(name):  # lazy: `import edgelstm` stays cheap for the CLI
 
         return getattr(model, name)
     if name == "load_dataset":
-        from .data.dataset import load_dataset
+        from .data import load_dataset
 
         return load_dataset
     raise AttributeError(f"module 'edgelstm' has no attribute {name!r}")

@@ -23,7 +23,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__
+from ._tf import import_keras
+from ._version import __version__
+from .data.dataset import Dataset
+from .data.split import split_record, stratified_split
 from .errors import DataError, EdgelstmError
 from .fsutil import atomic_path, check_output_path, write_text_atomic
 
@@ -149,23 +152,6 @@ def build_model(
     return keras.Model(inp, out, name=f"edgelstm_{config.cell}")
 
 
-def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (keep, held_out) with about ``fraction`` of every class held out."""
-    rng = np.random.default_rng(seed)
-    keep, held = [], []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        rng.shuffle(idx)
-        n = int(round(len(idx) * fraction))
-        if len(idx) >= 3:
-            n = min(max(n, 1), len(idx) - 1)
-        else:
-            n = 0
-        held.append(idx[:n])
-        keep.append(idx[n:])
-    return np.sort(np.concatenate(keep)), np.sort(np.concatenate(held))
-
-
 def float_accuracy(model, X: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
     if len(X) == 0:
         return float("nan")
@@ -174,7 +160,7 @@ def float_accuracy(model, X: np.ndarray, y: np.ndarray, batch_size: int = 256) -
 
 
 def _seed_everything(keras, seed: int) -> None:
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: tensorflow (only train needs it)
 
     keras.utils.set_random_seed(seed)
     try:
@@ -183,11 +169,13 @@ def _seed_everything(keras, seed: int) -> None:
         pass
 
 
-def train_model(ds, config: TrainConfig, *, log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train a float classifier on ``ds`` (an :class:`edgelstm.data.dataset.Dataset`)."""
-    from ._tf import import_keras
-    from .data.dataset import split_record
+def train_model(ds: Dataset, config: TrainConfig, *, log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train a float classifier on ``ds``.
 
+    The validation split (``config.val_fraction`` of the training sequences) follows
+    :mod:`edgelstm.data.split`: every class keeps at least one training sequence, and every class
+    with two or more has one in validation.
+    """
     config.validate()
     log = log or (lambda _m: None)
     keras = import_keras()
@@ -196,10 +184,7 @@ def train_model(ds, config: TrainConfig, *, log: Callable[[str], None] | None = 
     X, y = ds.X_train, ds.y_train
     n_classes = len(ds.class_names)
     mean, var = normalization_stats(X, list(ds.feature_names), log)
-    keep, held = stratified_split(y, config.val_fraction, config.seed) if config.val_fraction > 0 else (
-        np.arange(len(y)),
-        np.array([], dtype=np.int64),
-    )
+    keep, held = stratified_split(y, config.val_fraction, config.seed)  # val_fraction 0: nothing held out
     X_fit, y_fit = X[keep], y[keep]
     val = (X[held], y[held]) if len(held) >= 2 else None
 

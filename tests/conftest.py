@@ -82,7 +82,7 @@ def edgelstm_exe() -> str:
 @pytest.fixture(scope="session")
 def radar_tiny(tmp_path_factory) -> Path:
     """A small radar dataset (doppler features) generated once per test session."""
-    from edgelstm.data.dataset import save_dataset
+    from edgelstm.data import save_dataset
     from edgelstm.data.radar import generate_radar
 
     p = tmp_path_factory.mktemp("radar") / "radar_tiny.npz"

@@ -406,7 +406,7 @@ def _dense_only_tflite() -> bytes:
 
 
 def _make_data(w: Path) -> None:
-    from edgelstm.data.dataset import Dataset, save_dataset
+    from edgelstm.data import Dataset, save_dataset
 
     r = np.random.default_rng(0)
 

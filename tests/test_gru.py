@@ -148,7 +148,7 @@ def test_simulator_is_deterministic():
 # ----------------------------------------------------------------------------- (c), (d) CLI
 
 def _train(ds_path: Path, out: Path, **cfg) -> Path:
-    from edgelstm.data.dataset import load_dataset
+    from edgelstm.data import load_dataset
     from edgelstm.train import TrainConfig, save_model, train_model
 
     res = train_model(load_dataset(ds_path), TrainConfig(cell="gru", epochs=cfg.pop("epochs", 3), batch_size=32, **cfg))

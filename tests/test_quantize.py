@@ -16,7 +16,7 @@ from .conftest import assert_one_line_error, need_tflm, run_cli
 
 
 def _train(ds_path: Path, out: Path, **cfg) -> Path:
-    from edgelstm.data.dataset import load_dataset
+    from edgelstm.data import load_dataset
     from edgelstm.train import TrainConfig, save_model, train_model
 
     ds = load_dataset(ds_path)
@@ -150,7 +150,7 @@ def test_quantize_bad_files(tmp_path, radar_tiny, tiny_lstm, edgelstm_exe):
 
 
 def test_quantize_feature_mismatch(tmp_path, tiny_lstm, edgelstm_exe):
-    from edgelstm.data.dataset import Dataset, save_dataset
+    from edgelstm.data import Dataset, save_dataset
 
     r = np.random.default_rng(0)
     ds = Dataset(X_train=r.normal(size=(20, 16, 5)).astype(np.float32), y_train=np.arange(20) % 7,

@@ -29,7 +29,7 @@ def test_normalization_stats_handles_constant_features():
 
 
 def test_training_is_reproducible_and_stores_normalisation(radar_tiny):
-    from edgelstm.data.dataset import load_dataset
+    from edgelstm.data import load_dataset
     from edgelstm.train import train_model
 
     ds = load_dataset(radar_tiny)
@@ -54,7 +54,7 @@ def test_training_is_reproducible_and_stores_normalisation(radar_tiny):
     dict(bidirectional=True, dense_head=[5]),
 ])
 def test_builds_exportable_architectures(radar_tiny, cfg):
-    from edgelstm.data.dataset import load_dataset
+    from edgelstm.data import load_dataset
     from edgelstm.quantize.keras_spec import keras_to_spec
     from edgelstm.train import train_model
 

@@ -98,7 +98,7 @@ def test_later_stages_reuse_the_test_split_train_made(tmp_path):
     # simulate and verify --data must score the very same test sequences (the defaults, 0.2 and
     # seed 0, would count training sequences as test ones and inflate the accuracies).
     from edgelstm import load_dataset, load_int8_model
-    from edgelstm.data.dataset import split_settings
+    from edgelstm.data import split_settings
 
     rng = np.random.default_rng(1)
     data = tmp_path / "d.npz"

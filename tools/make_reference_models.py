@@ -89,8 +89,8 @@ def git(*args: str) -> str:
 
 
 def provenance() -> dict:
-    radar_commit = git("log", "-1", "--format=%H", "--", "edgelstm/data/radar.py")
-    dirty = bool(git("status", "--porcelain", "--", "edgelstm/data/radar.py"))
+    radar_commit = git("log", "-1", "--format=%H", "--", "edgelstm/data/radar")
+    dirty = bool(git("status", "--porcelain", "--", "edgelstm/data/radar"))
     from importlib.metadata import PackageNotFoundError, version
 
     import numpy as np
@@ -242,7 +242,7 @@ def write_card(res: dict, data_res: dict, data_cmd: str, prov: dict, mdir: Path,
         f"| interference spikes | p = {cfg['spike_probability']:g} per frame, {cfg['spike_db_range'][0]:g} .. "
         f"{cfg['spike_db_range'][1]:g} dB |",
         f"| start range | {cfg['range_m_range'][0]:g} .. {cfg['range_m_range'][1]:g} m |",
-        f"| generator | `edgelstm/data/radar.py` at commit `{prov['radar_py_commit'][:12]}`"
+        f"| generator | `edgelstm/data/radar/` at commit `{prov['radar_py_commit'][:12]}`"
         + (" (with uncommitted changes)" if prov["radar_py_modified"] else "") + f", model version {p['model_version']} |",
         "",
         "## Training",
@@ -468,7 +468,7 @@ def main() -> None:
               f"{res['report']['float_accuracy']:.4f}, int8 {res['report']['int8_accuracy']:.4f}; report in "
               f"{res['report']['out']}", flush=True)
     write_index(out_root, args.cells, prov)
-    print(f"\ndone in {time.time() - t0:.0f} s; edgelstm/data/radar.py at {prov['radar_py_commit']}"
+    print(f"\ndone in {time.time() - t0:.0f} s; edgelstm/data/radar/ at {prov['radar_py_commit']}"
           + (" (modified)" if prov["radar_py_modified"] else ""))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..data.dataset import load_dataset, save_dataset
+from ..data import load_dataset, save_dataset
 from ..data.inspect import format_summary, plot_examples, summarize
 from ..data.radar import RadarConfig, generate_radar
 from ..errors import EdgelstmError

@@ -27,7 +27,7 @@ def simulate_command(model, data_path, split, samples, out_path, out: Output):
     Inputs are quantized with the model's own normalisation, scale and zero point (as the C
     front end does). Writes logits (int8, the model's output tensor) and pred (argmax).
     """
-    from ..data.dataset import labels_for_model, load_dataset, split_settings
+    from ..data import labels_for_model, load_for_model
     from ..fsutil import atomic_path, check_output_path
     from ..model import load_int8_model
 
@@ -41,7 +41,7 @@ def simulate_command(model, data_path, split, samples, out_path, out: Output):
                 raise EdgelstmError(f"--out '{out_path}' is the {what} file itself", "give another file name")
         check_output_path(out_path, what="predictions file")
     m = load_int8_model(model)
-    ds = load_dataset(data_path, **split_settings(m.ir.info.extra))  # the test split train made, if any
+    ds = load_for_model(data_path, m)  # the test split train made, if any
     X, y, _lengths = ds.split(split)
     # String labels are numbered per file: match them to the model's classes by name.
     y, note = labels_for_model(y, ds.class_names, m.class_names)

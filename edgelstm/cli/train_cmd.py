@@ -56,7 +56,7 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
     The per-feature normalisation is learned from the training split and stored in the model.
     Prints per-epoch progress and the final float test accuracy.
     """
-    from ..data.dataset import load_dataset
+    from ..data import load_dataset
     from ..fsutil import check_output_path
     from ..train import TrainConfig, metadata_path, save_model, train_model
 

@@ -134,17 +134,17 @@ def plot_examples(ds: Dataset, path: str | Path, *, split: str = "train") -> Pat
     amplitude and range traces of three sequences per class. Other data: a heat map of all
     features vs frame.
     """
-    from ..report.plots import quiet_plotting
+    from ..report.plots import quiet_plotting  # lazy: matplotlib setup; importing report loads its stage
 
     with quiet_plotting():
         return _plot_examples(ds, path, split=split)
 
 
 def _plot_examples(ds: Dataset, path: str | Path, *, split: str) -> Path:
-    import matplotlib
+    import matplotlib  # lazy: matplotlib (only --plot needs it)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib
 
     X, y, lengths = ds.split(split)
     names = ds.feature_names

@@ -22,9 +22,11 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__
+from ..data import check_features, labels_for_model, load_for_model, split_record, stratified_sample
 from ..errors import DataError, EdgelstmError, ModelError
 from ..fsutil import check_output_path, require_file, sha256_file, write_bytes_atomic
 from ..model import Int8Model
+from ..train import metadata_path
 from .fixups import harmonize_lstm_quantization
 from .keras_spec import ModelSpec, keras_to_spec, load_keras_model, normalize
 from ..tflite.reader import load_ir_from_bytes
@@ -51,26 +53,9 @@ class QuantizeResult:
     seconds: dict = field(default_factory=dict)
 
 
-def _stratified_sample(y: np.ndarray, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    if n >= len(y):
-        return rng.permutation(len(y))
-    classes = np.unique(y)
-    per = max(1, n // len(classes))
-    idx = []
-    for c in classes:
-        ids = np.flatnonzero(y == c)
-        idx.append(rng.choice(ids, size=min(per, len(ids)), replace=False))
-    idx = np.concatenate(idx)
-    if len(idx) < n:
-        rest = np.setdiff1d(np.arange(len(y)), idx)
-        idx = np.concatenate([idx, rng.choice(rest, size=min(n - len(idx), len(rest)), replace=False)])
-    return rng.permutation(idx[:n])
-
-
 def calibration_set(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarray, cfg: CalibrationConfig) -> np.ndarray:
     """Normalised calibration sequences; optional percentile clipping of outliers (noise spikes)."""
-    idx = _stratified_sample(y_train, cfg.samples, cfg.seed)
+    idx = stratified_sample(y_train, cfg.samples, cfg.seed)  # edgelstm.data.split: the calibration rule
     calib = normalize(X_train[idx], spec)
     if cfg.percentile < 100.0:
         lo, hi = np.percentile(calib, [100.0 - cfg.percentile, cfg.percentile])
@@ -135,8 +120,6 @@ def check_gru_spec(spec: ModelSpec, check_x: np.ndarray, check_y: np.ndarray) ->
 
 def read_sidecar_metadata(model_path: Path) -> dict:
     """The metadata JSON `edgelstm train` writes next to the model ({} if absent or unreadable)."""
-    from ..train import metadata_path
-
     p = metadata_path(model_path)
     if not p.is_file():
         return {}
@@ -165,8 +148,6 @@ def quantize_model(
     harmonize: bool = True,
 ) -> QuantizeResult:
     """The whole `quantize` stage; see the module docstring."""
-    from ..data.dataset import check_features, labels_for_model, load_dataset, split_record, split_settings
-
     log = log or (lambda _m: None)
     calib = calib or CalibrationConfig()
     if calib.samples < 1:
@@ -190,7 +171,7 @@ def quantize_model(
     keras_model = load_keras_model(model_path)
     spec = keras_to_spec(keras_model, str(model_path))
     sidecar = read_sidecar_metadata(model_path)
-    ds = load_dataset(data_path, **split_settings(sidecar))  # train's own test split, if it made one
+    ds = load_for_model(data_path, sidecar)  # train's own test split, if it made one
     check_features(ds, spec.features, "the model")
     if ds.window != spec.window:
         raise DataError(
