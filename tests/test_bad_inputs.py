@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelstm.synth import SynthSpec, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, synth_lstm_tflite
 
 T, F, C = 8, 2, 4  # the valid dataset and models: 8 frames x 2 features, 4 classes
 

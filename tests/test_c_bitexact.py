@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from edgelstm.codegen import export_c, read_manifest
-from edgelstm.synth import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
 from edgelstm.verify import build_host, compare_outputs, load_export_model
 
 from .conftest import DATA, need_tool

@@ -19,8 +19,8 @@ import pytest
 
 from edgelstm.codegen import export_c, read_manifest, stream_plan
 from edgelstm.tflite.reader import load_ir_from_bytes
-from edgelstm.synth import random_int8_inputs
-from edgelstm.synth_gru import GruSynthSpec, synth_gru_tflite
+from edgelstm.testing import random_int8_inputs
+from edgelstm.testing import GruSynthSpec, synth_gru_tflite
 from edgelstm.verify import build_host, compare_outputs, load_export_model, stream_checkpoints
 from edgelstm.verify.reference import simulate_stream
 

@@ -28,7 +28,7 @@ import pytest
 from edgelstm.codegen import export_c, read_manifest
 from edgelstm.codegen.export import templates_dir
 from edgelstm.codegen.targets import BOARDS
-from edgelstm.synth import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
 from edgelstm.verify import build_host, compare_outputs, load_export_model
 
 from .conftest import need_tool
@@ -145,7 +145,7 @@ ODD_LSTM: dict[str, SynthSpec] = {
 
 
 def _gru_specs() -> dict:
-    from edgelstm.synth_gru import GruSynthSpec
+    from edgelstm.testing import GruSynthSpec
 
     return {
         "gru_u3_f5": GruSynthSpec(units=3, features=5, window=14, seed=211),
@@ -157,7 +157,7 @@ def _gru_specs() -> dict:
 def model_bytes(key: str) -> bytes:
     if key in ODD_LSTM:
         return synth_lstm_tflite(ODD_LSTM[key])
-    from edgelstm.synth_gru import synth_gru_tflite
+    from edgelstm.testing import synth_gru_tflite
 
     return synth_gru_tflite(_gru_specs()[key])
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from edgelstm.codegen import export_c, read_manifest
-from edgelstm.synth import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
 from edgelstm.verify import build_host, load_export_model, stream_checkpoints
 from edgelstm.verify.reference import simulate_stream
 

@@ -7,7 +7,7 @@ import numpy as np
 from edgelstm.model import Int8Model
 from edgelstm.oracles import compare, tflm_predict
 from edgelstm.quantize.fixups import harmonize_lstm_quantization
-from edgelstm.synth import random_int8_inputs
+from edgelstm.testing import random_int8_inputs
 from edgelstm.tflite.reader import load_ir_from_bytes, parse_flatbuffer
 from edgelstm.tflite.schema import op_name
 

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from edgelstm.cli import cli
 from edgelstm.codegen import read_manifest
 from edgelstm.codegen.targets import BOARDS
-from edgelstm.synth import random_int8_inputs
+from edgelstm.testing import random_int8_inputs
 from edgelstm.verify import load_export_model
 
 from .conftest import need_tool

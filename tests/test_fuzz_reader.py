@@ -26,7 +26,7 @@ from edgelstm.errors import EdgelstmError, ModelError
 from edgelstm.model import Int8Model
 from edgelstm.quantize.gru_quant import quantize_gru_spec
 from edgelstm.quantize.keras_spec import LayerSpec, ModelSpec
-from edgelstm.synth import SynthSpec, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, synth_lstm_tflite
 from edgelstm.tflite.reader import load_ir_from_bytes, parse_flatbuffer
 from edgelstm.tflite.schema import fb, op_name
 from edgelstm.tflite.writer import embed_edgelstm_metadata, pack_model

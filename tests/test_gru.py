@@ -130,8 +130,8 @@ def test_integer_gru_is_close_to_float(keras, reset_after):
 
 def test_simulator_is_deterministic():
     from edgelstm.model import Int8Model
-    from edgelstm.synth import random_int8_inputs
-    from edgelstm.synth_gru import GruSynthSpec, synth_gru_tflite
+    from edgelstm.testing import random_int8_inputs
+    from edgelstm.testing import GruSynthSpec, synth_gru_tflite
 
     raw = synth_gru_tflite(GruSynthSpec(layers=2, units=[9, 7], features=5, window=20, reset_after=False, seed=3))
     assert raw == synth_gru_tflite(GruSynthSpec(layers=2, units=[9, 7], features=5, window=20, reset_after=False,

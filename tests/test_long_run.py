@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from edgelstm.codegen import export_c, read_manifest
-from edgelstm.synth import SynthSpec, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, synth_lstm_tflite
 from edgelstm.verify import build_host, load_export_model, stream_checkpoints
 from edgelstm.verify.reference import simulate_stream
 

@@ -32,7 +32,7 @@ from click.testing import CliRunner
 from edgelstm.cli import cli
 from edgelstm.codegen import export_c, read_manifest
 from edgelstm.errors import ToolError
-from edgelstm.synth import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
 from edgelstm.verify import compare_outputs, load_export_model
 from edgelstm.verify.qemu import build_qemu
 
@@ -57,7 +57,7 @@ SHAPES: dict[str, object] = {
 def _gru_shape():
     """A GRU classifier, once edgelstm can write one (edgelstm.synth_gru) and export-c takes it."""
     try:
-        from edgelstm.synth_gru import GruSynthSpec, synth_gru_tflite
+        from edgelstm.testing import GruSynthSpec, synth_gru_tflite
     except ImportError:
         return None
     from edgelstm.codegen import check_supported
@@ -80,7 +80,7 @@ if _gru is not None:
 def model_bytes(spec) -> bytes:
     if isinstance(spec, SynthSpec):
         return synth_lstm_tflite(spec)
-    from edgelstm.synth_gru import synth_gru_tflite
+    from edgelstm.testing import synth_gru_tflite
 
     return synth_gru_tflite(spec)
 

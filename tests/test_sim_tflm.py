@@ -14,7 +14,7 @@ import pytest
 from edgelstm.model import Int8Model, load_int8_model
 from edgelstm.oracles import compare, litert_predict, tflm_predict
 from edgelstm.tflite.reader import load_ir_from_bytes
-from edgelstm.synth import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
 
 from .conftest import need_tflm
 

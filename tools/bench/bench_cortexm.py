@@ -65,7 +65,7 @@ def measure_all(quick: bool = False, windows: int = 4, cores=CORES) -> dict:
     from edgelstm.codegen import export_c
     from edgelstm.model import Int8Model
     from edgelstm.tflite.reader import load_ir_from_bytes
-    from edgelstm.synth import random_int8_inputs
+    from edgelstm.testing import random_int8_inputs
 
     raw = radar_lstm_bytes(units=8, features=5, window=8, classes=3) if quick else radar_lstm_bytes()
     model = Int8Model(load_ir_from_bytes(raw))

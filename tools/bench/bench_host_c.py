@@ -86,7 +86,7 @@ def measure(quick: bool = False, windows: int = 3, opt: str = "-O2", cc: str = "
     from edgelstm.model import Int8Model
     from edgelstm.oracles import compare
     from edgelstm.tflite.reader import load_ir_from_bytes
-    from edgelstm.synth import random_int8_inputs
+    from edgelstm.testing import random_int8_inputs
 
     for tool in ("valgrind", cc):
         if shutil.which(tool) is None:

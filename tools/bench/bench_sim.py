@@ -22,7 +22,7 @@ def run(n: int, repeats: int) -> list[Row]:
     from edgelstm.model import Int8Model
     from edgelstm.oracles import compare, litert_predict, tflm_predict
     from edgelstm.tflite.reader import load_ir_from_bytes
-    from edgelstm.synth import random_int8_inputs
+    from edgelstm.testing import random_int8_inputs
 
     raw = radar_lstm_bytes()
     m = Int8Model(load_ir_from_bytes(raw))

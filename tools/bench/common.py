@@ -40,7 +40,7 @@ def best_time(fn, repeats: int = 3) -> float:
 
 def radar_lstm_bytes(units: int = 32, features: int = 18, window: int = 64, classes: int = 7, seed: int = 1) -> bytes:
     """The benchmark model: a radar-shaped int8 LSTM (random weights, converter layout)."""
-    from edgelstm.synth import SynthSpec, synth_lstm_tflite
+    from edgelstm.testing import SynthSpec, synth_lstm_tflite
 
     return synth_lstm_tflite(SynthSpec(units=units, features=features, window=window, classes=classes, seed=seed,
                                        cell_scale_power=-11))

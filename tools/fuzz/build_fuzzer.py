@@ -38,7 +38,7 @@ CFLAGS = ("-std=c99", "-g", "-O1", "-fno-omit-frame-pointer", "-fsanitize=fuzzer
 
 def _lstm_stream() -> bytes:
     """Stacked streaming LSTM: extreme cell scales, no cell clip, hidden zero point, Dense + softmax."""
-    from edgelstm.synth import SynthSpec, synth_lstm_tflite
+    from edgelstm.testing import SynthSpec, synth_lstm_tflite
 
     return synth_lstm_tflite(SynthSpec(window=6, features=3, layers=2, units=[5, 3], cell_scale_power=[-9, -15],
                                        hidden_zero_point=-40, weight_scale=0.08, cell_clip=0.0, dense=[4],
@@ -47,7 +47,7 @@ def _lstm_stream() -> bytes:
 
 def _lstm_bidir() -> bytes:
     """Bidirectional (whole-window) LSTM with all weights at +-127."""
-    from edgelstm.synth import SynthSpec, synth_lstm_tflite
+    from edgelstm.testing import SynthSpec, synth_lstm_tflite
 
     return synth_lstm_tflite(SynthSpec(window=5, features=2, units=3, bidirectional=True, extreme_weights=True,
                                        input_zero_point=-128, classes=4, seed=11))

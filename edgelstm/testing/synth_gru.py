@@ -1,6 +1,6 @@
 """Synthetic int8 GRU classifiers with random weights, written straight to ``.tflite``.
 
-The GRU counterpart of :mod:`edgelstm.synth`: any shape in milliseconds, with the quantization
+The GRU counterpart of :mod:`edgelstm.testing.synth`: any shape in milliseconds, with the quantization
 under control (per-row weight scales, biases, input scale and zero point, the hidden scale
 2^-k, reset_after, extreme weights), laid out exactly as ``edgelstm quantize`` lays out a
 Keras GRU model (``edgelstm/quantize/gru_quant.py``): each GRU layer is the ``EDGELSTM_GRU``
@@ -8,7 +8,7 @@ custom op (``edgelstm/quantize/gru_op.py``), a bidirectional layer is REVERSE_V2
 (-> REVERSE_V2) joined by CONCATENATION, the last step is a STRIDED_SLICE, then a
 FULLY_CONNECTED head and an optional SOFTMAX. ``load_ir_from_bytes`` reads the result.
 
-    from edgelstm.synth_gru import GruSynthSpec, synth_gru_tflite
+    from edgelstm.testing import GruSynthSpec, synth_gru_tflite
     raw = synth_gru_tflite(GruSynthSpec(units=32, features=16, window=64, reset_after=False))
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tflite.gru_op import add_gru_op
-from .tflite.writer import GraphWriter
+from ..tflite.gru_op import add_gru_op
+from ..tflite.writer import GraphWriter
 
 
 @dataclass

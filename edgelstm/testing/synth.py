@@ -1,4 +1,4 @@
-"""Synthetic int8 models with random weights, written straight to ``.tflite`` (no converter).
+"""Synthetic int8 LSTM models with random weights, written straight to ``.tflite`` (no converter).
 
 For tests and benchmarks: any shape in milliseconds, with the quantization parameters under
 control (cell-state scale, hidden zero point, extreme weights), in exactly the layout the TFLite
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tflite.schema import fb
-from .tflite.writer import GraphWriter
+from ..tflite.schema import fb
+from ..tflite.writer import GraphWriter
 
 
 @dataclass
@@ -136,19 +136,3 @@ def synth_lstm_tflite(spec: SynthSpec | None = None, **kw) -> bytes:
     """A random-weight int8 LSTM classifier as ``.tflite`` bytes (see :class:`SynthSpec`)."""
     spec = spec or SynthSpec(**kw)
     return _Synth(spec).build()
-
-
-def random_int8_inputs(n: int, window: int, features: int, seed: int = 0, kind: str = "uniform") -> np.ndarray:
-    """int8 test sequences: uniform, or the extreme patterns (all -128, all 127, alternating)."""
-    rng = np.random.default_rng(seed)
-    if kind == "uniform":
-        return rng.integers(-128, 128, size=(n, window, features)).astype(np.int8)
-    if kind == "extremes":
-        x = rng.integers(-128, 128, size=(n, window, features)).astype(np.int8)
-        k = max(n // 4, 1)
-        x[:k] = -128
-        x[k : 2 * k] = 127
-        alt = np.where((np.arange(window)[:, None] + np.arange(features)[None, :]) % 2 == 0, 127, -128)
-        x[2 * k : 3 * k] = alt.astype(np.int8)
-        return x
-    raise ValueError(kind)
