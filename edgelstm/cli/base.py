@@ -11,6 +11,7 @@ Conventions (kept by every command):
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from dataclasses import dataclass
@@ -58,6 +59,15 @@ class Output:
             show_eta=True,
             show_pos=True,
         )
+
+
+def default_of(fn: Callable, param: str) -> Any:
+    """The default of ``fn``'s parameter ``param``: an option that has no config dataclass behind
+    it shows (and passes) the library function's own default, written in one place."""
+    default = inspect.signature(fn).parameters[param].default
+    if default is inspect.Parameter.empty:
+        raise TypeError(f"{fn.__qualname__}() has no default for {param!r}")
+    return default
 
 
 class _NullFile:

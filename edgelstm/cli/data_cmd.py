@@ -9,12 +9,13 @@ import click
 
 from ..data import load_dataset, save_dataset
 from ..data.inspect import format_summary, plot_examples, summarize
-from ..data.radar import RadarConfig, generate_radar
+from ..data.radar import FEATURE_SETS, RadarConfig, generate_radar
+from ..data.split import DEFAULT_TEST_FRACTION
 from ..errors import EdgelstmError
 from ..fsutil import check_output_path
-from .base import Output, cli, output_options
+from .base import Output, cli, default_of, output_options
 
-_DEFAULT = RadarConfig()
+_DEFAULT = RadarConfig()  # the sensor options' defaults; the others are generate_radar's
 
 # Sensor options: (option, RadarConfig attribute, unit scale, click type, help). Their defaults
 # are the RadarConfig values (in the option's unit); a value left at its default keeps the
@@ -69,20 +70,21 @@ def data_group() -> None:
 
 @data_group.command("radar")
 @click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False), help="Output .npz file.")
-@click.option("--train", "n_train", type=click.IntRange(min=7), default=8000, show_default=True,
-              help="Training sequences (balanced over the 7 classes).")
-@click.option("--test", "n_test", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Test sequences.")
-@click.option("--frames", type=click.IntRange(1, 100_000), default=64, show_default=True,
-              help="Frames per sequence (T).")
-@click.option("--features", type=click.Choice(["doppler", "track"]), default="doppler", show_default=True,
+@click.option("--train", "n_train", type=click.IntRange(min=7), default=default_of(generate_radar, "n_train"),
+              show_default=True, help="Training sequences (balanced over the 7 classes).")
+@click.option("--test", "n_test", type=click.IntRange(min=1), default=default_of(generate_radar, "n_test"),
+              show_default=True, help="Test sequences.")
+@click.option("--frames", type=click.IntRange(1, 100_000), default=default_of(generate_radar, "frames"),
+              show_default=True, help="Frames per sequence (T).")
+@click.option("--features", type=click.Choice(FEATURE_SETS), default=default_of(generate_radar, "features"),
+              show_default=True,
               help="doppler: micro-Doppler spectrum (dB) + range + amplitude per frame; "
               "track: amplitude (dB) and range (m) per frame.")
 @_sensor_options
 @click.option("--variable-length", is_flag=True,
               help="Random true lengths in [T/2, T], pre-padded with 0.0.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
-              help="Random seed (same seed, same data).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=default_of(generate_radar, "seed"),
+              show_default=True, help="Random seed (same seed, same data).")
 @output_options()
 def radar_cmd(out: Output, **opts) -> None:
     """Simulate a 60 GHz FMCW radar dataset: 7 classes of micro-Doppler sequences.
@@ -146,7 +148,7 @@ def radar_cmd(out: Output, **opts) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Save a PNG with an example of each class (micro-Doppler spectrogram or traces).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
-              help="Split used when the file has no test split [default: 0.2].")
+              help=f"Split used when the file has no test split [default: {DEFAULT_TEST_FRACTION}].")
 @output_options()
 def inspect_cmd(out: Output, file: str, plot: str | None, test_fraction: float | None) -> None:
     """Show shapes, classes, feature ranges and generation parameters of a dataset (.npz or .csv)."""

@@ -8,14 +8,18 @@ from pathlib import Path
 
 import click
 
+from ..codegen import DEFAULT_NAME, DEFAULT_TEST_VECTORS, export_c
+from ..codegen.export import FOOTPRINT
+from ..codegen.targets import BOARDS, EXPORT_TARGETS
+from ..errors import ToolError
 from ..fsutil import write_text_atomic
-from .base import Output, cli, output_options
+from ..verify.qemu import find_qemu, measure_footprint
+from ..verify.toolchain import DEFAULT_OPT, OPT_LEVELS
+from .base import Output, cli, default_of, output_options
 
-# Kept in sync with edgelstm.codegen.targets.EXPORT_TARGETS / edgelstm.verify.qemu.OPT_LEVELS
-# (not imported here so that `edgelstm --help` stays fast).
-_TARGETS = ("host", "cortex-m4", "cortex-m0", "cortex-m33", "arduino")
-_BOARD_TARGETS = ("cortex-m4", "cortex-m0", "cortex-m33")
-_OPT_LEVELS = ("-O1", "-O2", "-O3", "-Os", "-Oz")
+# The optimisation levels the CLI offers for a Cortex-M build: not -O0, whose build runs the
+# portable C instead of the assembly the figures are about (docs/performance.md).
+CLI_OPT_LEVELS = tuple(o for o in OPT_LEVELS if o != "-O0")
 
 
 def print_footprint(out: Output, fp: dict, indent: str = "  ") -> None:
@@ -48,21 +52,22 @@ def print_footprint(out: Output, fp: dict, indent: str = "  ") -> None:
               help="Output folder (created; an earlier export there is replaced, your other files in it kept; a folder that is not an export is refused).")
 @click.option("--name", default=None,
               help="C prefix of every public symbol (NAME_classify, NAME_MODEL_H, ...): a C identifier. "
-              "[default: the model file's stem, or 'edgelstm']")
-@click.option("--target", type=click.Choice(_TARGETS), default="host", show_default=True,
+              f"[default: the model file's stem, or '{DEFAULT_NAME}']")
+@click.option("--target", type=click.Choice(EXPORT_TARGETS), default=default_of(export_c, "target"),
+              show_default=True,
               help="Folder layout: host (library + host Makefile/CMake); cortex-m4 (MPS2 AN386), cortex-m0 "
               "(micro:bit), cortex-m33 (MPS2 AN505): + bare-metal board/ template, cross Makefile/CMake, "
               "Zephyr module, and a flash/RAM/instruction report; arduino: an Arduino library "
               "(library.properties, src/, examples/).")
 @click.option("--test-vectors", "n_vectors", type=click.IntRange(1, 100_000), default=None,
               help="Input windows (and expected outputs) stored for the self test. "
-              "[default: 300 on the host; what fits 64 KB (M4, M33) or 16 KB (M0, Arduino) on a board]")
+              f"[default: {DEFAULT_TEST_VECTORS} on the host; what fits 64 KB (M4, M33) or 16 KB (M0, Arduino) on a board]")
 @click.option("--data", "data_path", type=click.Path(dir_okay=True), default=None,
               help="Dataset (.npz/.csv) whose test split gives the test vectors (quantised by the model); "
               "default: random int8 windows including extreme patterns.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=default_of(export_c, "seed"), show_default=True,
               help="Seed of the random test vectors.")
-@click.option("--opt", default="-O2", show_default=True, type=click.Choice(_OPT_LEVELS),
+@click.option("--opt", default=DEFAULT_OPT, show_default=True, type=click.Choice(CLI_OPT_LEVELS),
               help="Optimisation level of the footprint report (cortex-m targets).")
 @click.option("--footprint/--no-footprint", default=True, show_default=True,
               help="Cortex-M targets: cross-compile and measure flash, RAM and instructions per frame "
@@ -91,10 +96,6 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
     Then:  cd OUT && make test          (host: "N passed, 0 failed"; cortex-m: the same in QEMU)
            edgelstm verify OUT --data radar.npz [--target qemu-cortex-m4]
     """
-    from ..codegen import export_c
-    from ..codegen.export import FOOTPRINT
-    from ..errors import ToolError
-
     res = export_c(model, out_dir, name=name, n_vectors=n_vectors, data_path=data_path, seed=seed, note=out.note,
                    target=target)
     kb = res.weights_bytes / 1024
@@ -110,7 +111,7 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
         out.result(f"  streaming: yes ({res.name}_reset / {res.name}_step / {res.name}_logits, and {res.name}_classify)")
     else:
         out.result(f"  streaming: no, {res.streaming_reason}; whole-window {res.name}_classify only")
-    if target in _BOARD_TARGETS:
+    if target in BOARDS:
         out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run in QEMU: make -C {mk} test")
     elif target == "arduino":
         out.result(f"  Arduino library: copy {res.out}/ into your Arduino 'libraries' folder; example "
@@ -118,11 +119,9 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
     else:
         out.result(f"  self test: {res.test_vectors} vectors ({res.test_vector_source}); run: make -C {mk} test")
     obj = res.to_json()
-    if target in _BOARD_TARGETS:
+    if target in BOARDS:
         obj["footprint"] = None
         if footprint:
-            from ..verify.qemu import measure_footprint, find_qemu
-
             try:
                 try:
                     find_qemu()

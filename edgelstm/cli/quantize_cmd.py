@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
+from ..quantize.pipeline import CalibrationConfig, quantize_model
 from .base import Output, cli, output_options
+
+# The calibration options' defaults are CalibrationConfig's (one place); --help shows them.
+_CALIB = CalibrationConfig()
 
 
 @cli.command("quantize")
@@ -12,10 +16,10 @@ from .base import Output, cli, output_options
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
               help="Dataset (.npz/.csv): training split for calibration, test split for accuracy.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output model, e.g. model_int8.tflite.")
-@click.option("--calib-samples", type=int, default=500, show_default=True, help="Calibration sequences from the training split.")
-@click.option("--calib-percentile", type=float, default=100.0, show_default=True,
+@click.option("--calib-samples", type=int, default=_CALIB.samples, show_default=True, help="Calibration sequences from the training split.")
+@click.option("--calib-percentile", type=float, default=_CALIB.percentile, show_default=True,
               help="Clip calibration inputs to this percentile (100 = plain min/max).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=_CALIB.seed, show_default=True,
               help="Seed for drawing the calibration set.")
 @click.option("--tflm-samples", type=click.IntRange(min=0), default=None,
               help="Test sequences checked against TFLite Micro (default all; 0 skips the check).")
@@ -28,8 +32,6 @@ def quantize_command(model, data_path, out_path, calib_samples, calib_percentile
     Prints the float accuracy, the int8 accuracy (bit-exact simulator) and, when the
     tflite-micro package is installed, the agreement with the TFLite Micro interpreter.
     """
-    from ..quantize.pipeline import CalibrationConfig, quantize_model
-
     res = quantize_model(
         model, data_path, out_path,
         calib=CalibrationConfig(samples=calib_samples, percentile=calib_percentile, seed=seed),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .base import Output, cli, output_options
+from ..errors import EdgelstmError
+from ..report import make_report
+from .base import Output, cli, default_of, output_options
 
 
 @cli.command("report")
@@ -15,7 +17,7 @@ from .base import Output, cli, output_options
               help="Output folder (created; an earlier report there is replaced, your other files in it kept; a folder that is not a report is refused).")
 @click.option("--c-dir", "c_dir", type=click.Path(file_okay=True, dir_okay=True), default=None,
               help="An `edgelstm export-c` folder of this model: adds its deployment figures.")
-@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(["test", "train"]), default=default_of(make_report, "split"), show_default=True)
 @click.option("--samples", type=int, default=None, help="Only the first N sequences of the split.")
 @output_options()
 def report_command(keras_model, int8_model, data_path, out_dir, c_dir, split, samples, out: Output):
@@ -32,9 +34,6 @@ def report_command(keras_model, int8_model, data_path, out_dir, c_dir, split, sa
       - with --c-dir, the deployment figures of the exported C (weights, state, footprint).
     The int8 accuracy is exactly `edgelstm simulate`'s, the float accuracy exactly Keras'.
     """
-    from ..errors import EdgelstmError
-    from ..report import make_report
-
     if samples is not None and samples < 1:
         raise EdgelstmError(f"--samples must be >= 1, got {samples}")
     bar = _LazyBar(out)

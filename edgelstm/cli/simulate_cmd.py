@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 import numpy as np
 
+from ..data import labels_for_model, load_for_model
 from ..errors import EdgelstmError
+from ..fsutil import atomic_path, check_output_path
+from ..model import load_int8_model
 from .base import Output, cli, output_options
 
 
@@ -27,10 +30,6 @@ def simulate_command(model, data_path, split, samples, out_path, out: Output):
     Inputs are quantized with the model's own normalisation, scale and zero point (as the C
     front end does). Writes logits (int8, the model's output tensor) and pred (argmax).
     """
-    from ..data import labels_for_model, load_for_model
-    from ..fsutil import atomic_path, check_output_path
-    from ..model import load_int8_model
-
     if samples is not None and samples < 1:
         raise EdgelstmError(f"--samples must be >= 1, got {samples}")
     if out_path is not None:

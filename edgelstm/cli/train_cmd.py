@@ -7,8 +7,14 @@ from pathlib import Path
 import click
 import numpy as np
 
+from ..data import load_dataset
 from ..errors import EdgelstmError
+from ..fsutil import check_output_path
+from ..train import CELLS, TrainConfig, metadata_path, save_model, train_model
 from .base import Output, cli, output_options
+
+# The options' defaults are TrainConfig's (one place); --help shows them.
+_DEFAULT = TrainConfig()
 
 
 def parse_dense_head(text: str | None) -> list[int]:
@@ -31,21 +37,27 @@ def parse_dense_head(text: str | None) -> list[int]:
 
 @cli.command("train")
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Dataset (.npz or .csv).")
-@click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True, help="Recurrent cell.")
-@click.option("--units", type=int, default=32, show_default=True, help="Units per recurrent layer.")
-@click.option("--layers", type=int, default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--cell", type=click.Choice(CELLS), default=_DEFAULT.cell, show_default=True, help="Recurrent cell.")
+@click.option("--units", type=int, default=_DEFAULT.units, show_default=True, help="Units per recurrent layer.")
+@click.option("--layers", type=int, default=_DEFAULT.layers, show_default=True, help="Stacked recurrent layers.")
 @click.option("--bidirectional", is_flag=True, help="Bidirectional layers (whole-window inference only).")
-@click.option("--dense-head", default="", help="Hidden Dense (ReLU) widths before the logits, e.g. 32 or 64,32.")
+@click.option("--dense-head", default=",".join(map(str, _DEFAULT.dense_head)),
+              help="Hidden Dense (ReLU) widths before the logits, e.g. 32 or 64,32.")
 @click.option(
-    "--reset-after/--no-reset-after", default=True, show_default=True, help="GRU formulation (Keras' default on)."
+    "--reset-after/--no-reset-after", default=_DEFAULT.reset_after, show_default=True,
+    help="GRU formulation (Keras' default on).",
 )
-@click.option("--epochs", type=int, default=30, show_default=True, help="Maximum epochs (early stopping may end sooner).")
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Adam learning rate.")
-@click.option("--patience", type=int, default=8, show_default=True, help="Early-stopping patience (epochs, on validation loss).")
-@click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Training data held out for early stopping.")
+@click.option("--epochs", type=int, default=_DEFAULT.epochs, show_default=True,
+              help="Maximum epochs (early stopping may end sooner).")
+@click.option("--batch-size", type=int, default=_DEFAULT.batch_size, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=_DEFAULT.learning_rate, show_default=True,
+              help="Adam learning rate.")
+@click.option("--patience", type=int, default=_DEFAULT.patience, show_default=True,
+              help="Early-stopping patience (epochs, on validation loss).")
+@click.option("--val-fraction", type=float, default=_DEFAULT.val_fraction, show_default=True,
+              help="Training data held out for early stopping.")
 @click.option("--test-fraction", type=float, default=None, help="Split a dataset that has no test split.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=_DEFAULT.seed, show_default=True,
               help="Random seed (training is reproducible).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output model, e.g. model.keras.")
 @output_options()
@@ -56,10 +68,6 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
     The per-feature normalisation is learned from the training split and stored in the model.
     Prints per-epoch progress and the final float test accuracy.
     """
-    from ..data import load_dataset
-    from ..fsutil import check_output_path
-    from ..train import TrainConfig, metadata_path, save_model, train_model
-
     config = TrainConfig(
         cell=cell, units=units, layers=layers, bidirectional=bidirectional, dense_head=parse_dense_head(dense_head),
         reset_after=reset_after, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,

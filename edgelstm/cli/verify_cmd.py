@@ -6,13 +6,12 @@ import sys
 
 import click
 
-from .base import Output, cli, output_options
-
-# Kept in sync with edgelstm.verify.host.TARGETS / COMPILERS and edgelstm.codegen.targets.QEMU_TARGETS
-# (not imported here so that `edgelstm --help` stays fast).
-_TARGETS = ("host", "qemu-cortex-m4", "qemu-cortex-m0", "qemu-cortex-m33")
-_COMPILERS = ("gcc", "clang")
-_OPT_LEVELS = ("-O1", "-O2", "-O3", "-Os", "-Oz")
+from ..codegen.targets import QEMU_TARGETS
+from ..verify import COMPILERS, TARGETS, verify_export
+from ..verify.qemu import verify_qemu
+from ..verify.toolchain import DEFAULT_OPT
+from .base import Output, cli, default_of, output_options
+from .export_cmd import CLI_OPT_LEVELS, print_footprint
 
 
 @cli.command("verify")
@@ -20,18 +19,19 @@ _OPT_LEVELS = ("-O1", "-O2", "-O3", "-Os", "-Oz")
 @click.option("--data", "data_path", type=click.Path(dir_okay=True), default=None,
               help="Dataset (.npz/.csv): its test split, quantised by the model, is run through the C. "
               "Default: random int8 windows (uniform and extreme patterns).")
-@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Windows to run (all of the test split if it has fewer).")
-@click.option("--target", type=click.Choice(_TARGETS), default="host", show_default=True,
+@click.option("--samples", type=click.IntRange(min=1), default=default_of(verify_export, "samples"),
+              show_default=True, help="Windows to run (all of the test split if it has fewer).")
+@click.option("--target", type=click.Choice(TARGETS + QEMU_TARGETS), default=default_of(verify_export, "target"),
+              show_default=True,
               help="Where the C runs: host (gcc/clang), or cross-compiled with arm-none-eabi-gcc and run in "
               "qemu-system-arm: qemu-cortex-m4 (-M mps2-an386), qemu-cortex-m0 (-M microbit), "
               "qemu-cortex-m33 (-M mps2-an505).")
-@click.option("--cc", type=click.Choice(_COMPILERS), default="gcc", show_default=True,
+@click.option("--cc", type=click.Choice(COMPILERS), default=default_of(verify_export, "cc"), show_default=True,
               help="Host C compiler (--target host).")
-@click.option("--opt", default="-O2", show_default=True, type=click.Choice(_OPT_LEVELS),
+@click.option("--opt", default=DEFAULT_OPT, show_default=True, type=click.Choice(CLI_OPT_LEVELS),
               help="Optimisation level of the Cortex-M build (--target qemu-...).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
-              help="Seed of the random windows (without --data).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=default_of(verify_export, "seed"),
+              show_default=True, help="Seed of the random windows (without --data).")
 @output_options()
 def verify_cmd(export_dir: str, data_path: str | None, samples: int, target: str, cc: str, opt: str, seed: int,
                out: Output) -> None:
@@ -52,13 +52,9 @@ def verify_cmd(export_dir: str, data_path: str | None, samples: int, target: str
     frame and per window counted with -icount shift=0 and SysTick.
     """
     if target.startswith("qemu-"):
-        from ..verify.qemu import verify_qemu
-
         rep = verify_qemu(export_dir, target=target, data=data_path, samples=samples, seed=seed, opt=opt,
                           note=out.note)
     else:
-        from ..verify import verify_export
-
         rep = verify_export(export_dir, data=data_path, samples=samples, cc=cc, target=target, seed=seed,
                             note=out.note)
     paths = "classify + streaming" if rep["streaming"] else "classify"
@@ -73,8 +69,6 @@ def verify_cmd(export_dir: str, data_path: str | None, samples: int, target: str
     if rep["argmax_mismatches"]:
         out.result(f"  {rep['argmax_mismatches']} windows where the returned class differs from the argmax")
     if rep.get("footprint"):
-        from .export_cmd import print_footprint
-
         print_footprint(out, rep["footprint"])
     out.result("bit-exact: yes" if ok else "bit-exact: NO")
     out.emit_json(rep)
