@@ -22,10 +22,12 @@ import numpy as np
 import pytest
 
 from edgelstm import fixedpoint as fp
+from edgelstm import ir
 from edgelstm._version import __version__
 from edgelstm.codegen import (
     arena_plan,
     check_name,
+    check_supported,
     default_name,
     export_c,
     read_manifest,
@@ -33,20 +35,22 @@ from edgelstm.codegen import (
     stream_plan,
     templates_dir,
 )
-from edgelstm.codegen.cwriter import c_float
 from edgelstm.codegen.c_ops import C_OPS
+from edgelstm.codegen.cwriter import c_float
 from edgelstm.codegen.graph import PLAN_RULES
 from edgelstm.errors import EdgelstmError
-from edgelstm import ir
-from edgelstm.ir import SoftmaxOp
+from edgelstm.ir import MulParams, SoftmaxOp
 from edgelstm.model import normalize_f32
 from edgelstm.prepare import calculate_input_radius as _calculate_input_radius
 from edgelstm.prepare import preprocess_softmax_scaling as _preprocess_softmax_scaling
-from edgelstm.tflite.reader import load_ir_from_bytes
-from edgelstm.tflite.writer import embed_edgelstm_metadata
 from edgelstm.sim import SIM_OPS
+from edgelstm.sim.kernels import mul_elementwise
 from edgelstm.sim.softmax import run_softmax
 from edgelstm.testing import SynthSpec, synth_lstm_tflite
+from edgelstm.tflite.reader import load_ir, load_ir_from_bytes
+from edgelstm.tflite.writer import embed_edgelstm_metadata
+from edgelstm.verify import load_export_model
+from edgelstm.verify.harness import pack_inputs
 
 from .conftest import DATA, REPO, need_tool
 
@@ -189,9 +193,6 @@ def test_tanh_int16_exhaustive(prim, csp):
 
 
 def test_mul_requantize_matches_simulator(prim):
-    from edgelstm.ir import MulParams
-    from edgelstm.sim.kernels import mul_elementwise
-
     rng = np.random.default_rng(3)
     n = 40000
     a = np.concatenate([rng.integers(-32768, 32768, n), [-32768, -32768, 32767]])
@@ -329,8 +330,6 @@ def test_quantize_feature_is_quantize_input(meta_export, tmp_path, cc):
     need_tool(cc)
     _res, out = meta_export
     m = read_manifest(out)
-    from edgelstm.verify import load_export_model
-
     model = load_export_model(out, m)
     info = model.ir.info
     F, scale, zp = model.n_features, np.float32(model.input_scale), model.input_zero_point
@@ -443,8 +442,6 @@ def test_stream_plan(spec, streams):
 def test_stream_plan_converter_models():
     kinds = {}
     for p in sorted(DATA.glob("conv_*.tflite")):
-        from edgelstm.tflite.reader import load_ir
-
         plan, _ = stream_plan(load_ir(p))
         kinds[p.stem] = plan is not None
     assert kinds and all(v == ("bi" not in k) for k, v in kinds.items()), kinds
@@ -488,8 +485,6 @@ def test_arena_plan_never_overlaps_live_tensors(spec):
 
 def test_op_without_c_kernel_is_refused_with_one_line(tmp_path):
     """(GRU layers are exported now; tests/test_c_gru.py covers them and their refusals.)"""
-    from edgelstm.codegen.graph import check_supported
-
     qm = load_ir_from_bytes(synth_lstm_tflite(SynthSpec()))
     qm.ops[0].kind = "conv1d"  # instance attribute shadows the class constant
     with pytest.raises(EdgelstmError, match="no C kernel") as e:
@@ -555,7 +550,5 @@ def test_c_float_literals_round_trip():
 
 
 def test_pack_inputs_header():
-    from edgelstm.verify.harness import pack_inputs
-
     b = pack_inputs(np.zeros((2, 3, 4), np.int8))
     assert b[:4] == b"ELV1" and struct.unpack("<5I", b[4:24]) == (0, 2, 3, 4, 1) and len(b) == 24 + 24

@@ -19,17 +19,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import edgelstm
+from edgelstm._tf import import_keras
+from edgelstm.data import load_dataset
+from edgelstm.model import Int8Model
+from edgelstm.quantize import pipeline
+from edgelstm.quantize.gru_quant import _bias_q, _sym_rows, quantize_gru_spec
+from edgelstm.quantize.keras_spec import keras_to_spec
+from edgelstm.quantize.pipeline import CalibrationConfig, quantize_model
+from edgelstm.sim.gru import gru_float, run_gru
+from edgelstm.testing import GruSynthSpec, random_int8_inputs, synth_gru_tflite
 from edgelstm.tflite.reader import load_ir_from_bytes, parse_flatbuffer, read_metadata
 from edgelstm.tflite.schema import op_name
-from edgelstm.sim.gru import gru_float, run_gru
+from edgelstm.train import TrainConfig, build_model, normalization_stats, save_model, train_model
 
 from .conftest import need_tool, run_cli
 
 
 @pytest.fixture(scope="module")
 def keras():
-    from edgelstm._tf import import_keras
-
     return import_keras()
 
 
@@ -80,10 +88,6 @@ def test_integer_gru_is_close_to_float(keras, reset_after):
     - the final int8 h8 against Keras' float GRU: mean |diff| < 0.01 (weights quantized too);
     - the Q0.15 state h16 / 2^15 against gru_float on the int8 weights, biases and inputs
       themselves (dequantized): only the integer arithmetic differs, mean |diff| < 0.005."""
-    from edgelstm.model import Int8Model
-    from edgelstm.quantize.gru_quant import _bias_q, _sym_rows, quantize_gru_spec
-    from edgelstm.quantize.keras_spec import keras_to_spec
-
     T, F, U = 24, 6, 16
     model, gru = _classifier(keras, T, F, U, reset_after, seed=5)
     spec = keras_to_spec(model, "test")
@@ -129,10 +133,6 @@ def test_integer_gru_is_close_to_float(keras, reset_after):
 
 
 def test_simulator_is_deterministic():
-    from edgelstm.model import Int8Model
-    from edgelstm.testing import random_int8_inputs
-    from edgelstm.testing import GruSynthSpec, synth_gru_tflite
-
     raw = synth_gru_tflite(GruSynthSpec(layers=2, units=[9, 7], features=5, window=20, reset_after=False, seed=3))
     assert raw == synth_gru_tflite(GruSynthSpec(layers=2, units=[9, 7], features=5, window=20, reset_after=False,
                                                 seed=3))
@@ -148,9 +148,6 @@ def test_simulator_is_deterministic():
 # ----------------------------------------------------------------------------- (c), (d) CLI
 
 def _train(ds_path: Path, out: Path, **cfg) -> Path:
-    from edgelstm.data import load_dataset
-    from edgelstm.train import TrainConfig, save_model, train_model
-
     res = train_model(load_dataset(ds_path), TrainConfig(cell="gru", epochs=cfg.pop("epochs", 3), batch_size=32, **cfg))
     save_model(res, out)
     return out
@@ -194,18 +191,11 @@ def test_quantize_stacked_bidirectional_reset_before_gru_without_converter(radar
     """Two stacked Bidirectional(GRU(reset_after=False)) layers and a Dense head: quantized by
     edgelstm's GRU quantizer alone (the converter is replaced by a tripwire); the simulator
     reproduces the reported int8 accuracy."""
-    import edgelstm
-    from edgelstm.quantize import pipeline
-    from edgelstm.quantize.pipeline import CalibrationConfig, quantize_model
-
     def no_converter(*_a, **_k):
         raise AssertionError("the TFLite converter must not run for a GRU model")
 
     monkeypatch.setattr(pipeline, "run_converter", no_converter)
     # Built by train.build_model with its random initial weights (no fit: quantization is what is tested).
-    from edgelstm._tf import import_keras
-    from edgelstm.train import TrainConfig, build_model, normalization_stats
-
     keras = import_keras()
     ds0 = edgelstm.load_dataset(radar_tiny)
     mean, var = normalization_stats(ds0.X_train)
