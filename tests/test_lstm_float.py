@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edgelstm._tf import import_keras
 from edgelstm.sim.gru import gru_float
 from edgelstm.sim.lstm_float import lstm_float
 
 
 @pytest.fixture(scope="module")
 def keras():
-    from edgelstm._tf import import_keras
-
     return import_keras()
 
 
