@@ -26,9 +26,12 @@ from ..data import check_features, labels_for_model, load_for_model, split_recor
 from ..errors import DataError, EdgelstmError, ModelError
 from ..fsutil import check_output_path, require_file, sha256_file, write_bytes_atomic
 from ..model import Int8Model
+from ..oracles import compare, tflm_available, tflm_predict
 from ..train import metadata_path
 from .fixups import harmonize_lstm_quantization
-from .keras_spec import ModelSpec, keras_to_spec, load_keras_model, normalize
+from .gru_quant import gru_spec_float, quantize_gru_spec
+from .float_model import load_float_model
+from .keras_spec import ModelSpec, normalize
 from ..tflite.reader import load_ir_from_bytes
 from ..tflite.writer import embed_edgelstm_metadata
 
@@ -99,8 +102,6 @@ def run_converter(spec: ModelSpec, calib: np.ndarray, check_x: np.ndarray, check
 
 def check_gru_spec(spec: ModelSpec, check_x: np.ndarray, check_y: np.ndarray) -> None:
     """The GRU counterpart of the LSTM twin check: the spec must compute what the Keras model does."""
-    from .gru_quant import gru_spec_float
-
     if not len(check_x):
         return
     got = gru_spec_float(spec, check_x)
@@ -168,8 +169,7 @@ def quantize_model(
     times = {}
 
     t0 = time.time()
-    keras_model = load_keras_model(model_path)
-    spec = keras_to_spec(keras_model, str(model_path))
+    keras_model, spec = load_float_model(model_path)  # Keras 3 .keras, or ONNX (onnxruntime's predict)
     sidecar = read_sidecar_metadata(model_path)
     ds = load_for_model(data_path, sidecar)  # train's own test split, if it made one
     check_features(ds, spec.features, "the model")
@@ -215,8 +215,6 @@ def quantize_model(
             for f in fixes:
                 log(f"repaired the converter's quantization: {f}")
     else:
-        from .gru_quant import quantize_gru_spec
-
         check_gru_spec(spec, check_x, check_y)
         log(f"quantizing the GRU with edgelstm's integer GRU ({len(cal)} calibration sequences)...")
         raw = quantize_gru_spec(spec, cal)
@@ -231,7 +229,7 @@ def quantize_model(
         "window": spec.window,
         "normalization": None if spec.norm_mean is None else {
             "mean": [float(v) for v in spec.norm_mean], "std": [float(v) for v in spec.norm_std]},
-        "source_model": {"file": model_path.name, "sha256": sha256_file(model_path)},
+        "source_model": {"file": model_path.name, "sha256": sha256_file(model_path)} | spec.extra.get("source_model", {}),
         "data": {"file": Path(ds.source).name, "sha256": ds.sha256} | split_record(ds),
         "calibration": {"samples": int(len(cal)), "percentile": calib.percentile, "seed": calib.seed},
     }
@@ -256,11 +254,7 @@ def quantize_model(
     times["int8_eval"] = time.time() - t2
 
     tflm = None
-    from ..oracles import compare, tflm_available
-
     if spec.cell_kinds == {"lstm"} and tflm_available() and len(xq_test) and tflm_samples != 0:
-        from ..oracles import tflm_predict
-
         n = len(xq_test) if tflm_samples is None else min(tflm_samples, len(xq_test))
         t3 = time.time()
         ref = tflm_predict(raw, xq_test[:n])
