@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from edgelstm.train import CELLS, TrainConfig
+
 
 def run(cmd: list[str], log) -> dict | None:
     """Run one edgelstm command (with --json appended when asked) and return its JSON."""
@@ -39,8 +41,8 @@ def run(cmd: list[str], log) -> dict | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="demo_out", help="Working folder (default: demo_out).")
-    ap.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
-    ap.add_argument("--units", type=int, default=32)
+    ap.add_argument("--cell", choices=CELLS, default=TrainConfig.cell)
+    ap.add_argument("--units", type=int, default=TrainConfig.units)
     ap.add_argument("--quick", action="store_true", help="Small data and few epochs (a smoke run).")
     ap.add_argument("--qemu", action="store_true", help="Also verify on Cortex-M4 under QEMU (if available).")
     args = ap.parse_args()
@@ -60,7 +62,10 @@ def main() -> None:
     ex = run([exe, "export-c", str(q), "--out", str(cdir), "--name", "radar", "--data", str(data), "--json"], log)
     vf = run([exe, "verify", str(cdir), "--data", str(data), "--json"], log)
     vq = None
-    if args.qemu and shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc"):
+    missing = [t for t in ("qemu-system-arm", "arm-none-eabi-gcc") if shutil.which(t) is None]
+    if args.qemu and missing:
+        print(f"demo: --qemu skipped: {', '.join(missing)} not found (tools/install_system_deps.sh)", file=sys.stderr)
+    elif args.qemu:
         vq = run([exe, "verify", str(cdir), "--data", str(data), "--target", "qemu-cortex-m4", "--samples", "300",
                   "--json"], log)
 
