@@ -126,8 +126,8 @@ def build(g: G):
         width = nd * H
     z = _last_step(b, g, y, y_h, nd, T)
     for i, n in enumerate(g.hidden + (g.classes,)):
-        W = _f32(rng.normal(0, 1 / np.sqrt(width), (n, width)))
-        bias = _f32(rng.normal(0, 0.2, n))
+        W = _f32(rng.normal(0, 2 / np.sqrt(width), (n, width)))
+        bias = _f32(rng.normal(0, 0.05, n))
         if g.head == "gemm":
             z = b.one("Gemm", [z, b.const(W, "fc_w"), b.const(bias, "fc_b")], transB=1)
         else:

@@ -19,12 +19,14 @@ import numpy as np
 from ..errors import ModelError, ToolError, UnsupportedError
 from ..fsutil import require_file
 from .keras_spec import LayerSpec, ModelSpec
-from .onnx_graph import (Act, Axis, Meta, Stacked, Unusable, concat, flatten, gather, reshape, slice_, squeeze, transpose,
-                         unsqueeze, where)
+from .onnx_graph import (Act, Axis, Meta, Stacked, Unusable, concat, flatten, gather, is_zero, reshape, slice_, squeeze,
+                         transpose, unsqueeze, where)
 from .onnx_layers import HINT, SpecBuilder
 
 INSTALL_HINT = "pip install 'edgelstm[onnx]'"
 _PASS = ("Identity", "Dropout", "Cast")
+# Graph names exporters write whatever the model: the file's name says more.
+_EXPORTER_GRAPH_NAMES = {"", "main_graph", "torch_jit", "torch-jit-export", "tf2onnx", "graph"}
 _ZERO_KEEPING = {"Slice", "Gather", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Cast",
                  "Tile", "Concat"}
 
@@ -150,8 +152,8 @@ class _Walk:
             elif all(v is None or isinstance(v, np.ndarray) for v in ins) and node.op_type not in ("Shape", "Size"):
                 outs = self._fold(node, ins)
             else:
-                zero = node.op_type in _ZERO_KEEPING and all(isinstance(v, Meta) and v.zero or v is None
-                                                            for v in ins[: None if node.op_type == "Concat" else 1])
+                data_ins = ins if node.op_type == "Concat" else ins[:1]
+                zero = node.op_type in _ZERO_KEEPING and all(v is None or is_zero(v) for v in data_ins)
                 if node.op_type == "ConstantOfShape":
                     value = _attrs(node).get("value")
                     zero = value is None or not np.any(self.to_array(value))
@@ -252,7 +254,7 @@ class _Walk:
         if B.ndim != 2:
             raise UnsupportedError(f"{where(node)}: a {B.ndim}-D weight matrix", HINT)
         if node.op_type == "MatMul":
-            if act.axis("F") != len(act.axes) - 1 or act.axis("T") is not None and act.stage != "rnn":
+            if act.axis("F") != len(act.axes) - 1:
                 raise UnsupportedError(f"{where(node)} multiplies along another axis than the features")
             return self.builder.dense(act, node, B, None)
         if int(a.get("transA", 0)) or act.roles != "NF":
@@ -282,7 +284,8 @@ def onnx_to_spec(model, source: str = "") -> tuple[ModelSpec, dict]:
     if not any(l.kind in ("lstm", "gru") for l in layers):
         raise UnsupportedError(f"'{source}' has no LSTM or GRU node", HINT)
     producer = " ".join(x for x in (model.producer_name, model.producer_version) if x)
-    extra = {"source_model": {"format": "onnx", "name": model.graph.name or Path(source).stem,
+    name = model.graph.name if model.graph.name not in _EXPORTER_GRAPH_NAMES else Path(source).stem
+    extra = {"source_model": {"format": "onnx", "name": name,
                               "producer": producer or None, "opset": walk.opset}}
     spec = ModelSpec(window=walk.T, features=walk.F, layers=layers, norm_mean=mean, norm_std=std, source=source,
                      extra=extra)
