@@ -28,10 +28,9 @@
  * two's-complement wrap (acc starts at a bias: SMLAD wraps, the C paths use
  * edgelstm_add_wrap_s32), which is what the simulator's wrap_int32(acc + bias) does.
  *
- * Paths (edgelstm_config.h): EDGELSTM_PATH_DSP (SMLAD inline assembly, Cortex-M4/M33),
- * EDGELSTM_PATH_ARMV6M (MULS inline assembly, Cortex-M0), SSE2 intrinsics on x86, portable C
- * otherwise. The assembly is used only by GCC/clang with optimisation on (-O1 and up); the C
- * versions compute the same values.
+ * Paths (edgelstm_config.h chooses one; nothing here re-derives it): EDGELSTM_PATH_DSP (SMLAD
+ * inline assembly, Cortex-M4/M33), EDGELSTM_PATH_ARMV6M (MULS inline assembly, Cortex-M0),
+ * EDGELSTM_PATH_SSE2 (intrinsics, x86), EDGELSTM_PATH_PORTABLE (C). All compute the same sums.
  */
 #ifndef EDGELSTM_DOT_S8_H
 #define EDGELSTM_DOT_S8_H
@@ -44,7 +43,7 @@
 #if defined(EDGELSTM_PATH_DSP)
 #include <arm_acle.h>
 #endif
-#if defined(EDGELSTM_DOT_SSE2)
+#if defined(EDGELSTM_PATH_SSE2)
 #include <emmintrin.h>
 #endif
 
@@ -58,48 +57,28 @@ static inline int32_t edgelstm_dot_s8(const int8_t *w, const int8_t *x, int32_t 
     return acc;
 }
 
-/* sum_j v[j] (|sum| <= 128 n). */
-static inline int32_t edgelstm_sum_s8(const int8_t *v, int32_t n)
-{
-    int32_t s = 0;
-    int32_t j;
-    for (j = 0; j < n; ++j) {
-        s += v[j];
-    }
-    return s;
-}
-
 /* ---- the LSTM's products on widened inputs ----------------------------------------------- */
 
 /* Once per step the LSTM widens its int8 inputs (x and the old h) into its scratch buffer, in
  * the form its path's dot product reads with the fewest instructions (edgelstm_widen_s8):
  *
- *   EDGELSTM_WIDE_PAIRS  (DSP) per column pair the word (v_j, v_k) of int16 halves, a last odd
- *                        value as (v, 0): one LDM loads the inputs of four columns;
- *   EDGELSTM_WIDE_SSE2   per 4 values v0 v1 v0 v1 v2 v3 v2 v3 as int16 (the PMADDWD operand of
- *                        16 weight bytes), a last pair as v0 v1 v0 v1, a last value as v 0;
- *   EDGELSTM_WIDE_WORDS  one int32 per value (ARMv6-M loads four with one LDM; portable C).
+ *   DSP             per column pair the word (v_j, v_k) of int16 halves, a last odd value as
+ *                   (v, 0): one LDM loads the inputs of four columns;
+ *   SSE2            per 4 values v0 v1 v0 v1 v2 v3 v2 v3 as int16 (the PMADDWD operand of 16
+ *                   weight bytes), a last pair as v0 v1 v0 v1, a last value as v 0;
+ *   ARMv6-M, C      one int32 per value (ARMv6-M loads four with one LDM).
  *
  * At most EDGELSTM_WIDE_BYTES(n) bytes, 4-byte aligned (the caller aligns the buffer). */
-#if defined(EDGELSTM_PATH_DSP)
-#define EDGELSTM_WIDE_PAIRS 1
-#elif defined(EDGELSTM_DOT_SSE2)
-#define EDGELSTM_WIDE_SSE2 1
-#else
-#define EDGELSTM_WIDE_WORDS 1
-#endif
 #define EDGELSTM_WIDE_BYTES(n) (4 * (n))
 
-#if defined(EDGELSTM_PATH_DSP) && defined(__OPTIMIZE__) && (defined(__GNUC__) || defined(__clang__))
-#define EDGELSTM_DOT_ASM_DSP 1
-#elif defined(EDGELSTM_PATH_ARMV6M) && defined(__ARM_ARCH_6M__) && defined(__OPTIMIZE__) && \
-    (defined(__GNUC__) || defined(__clang__))
-#define EDGELSTM_DOT_ASM_ARMV6M 1
-#endif
-
 /* What the assembly may read through w and vw (for the compiler's alias analysis): 4 rows of
- * at most 32768 columns (graph.py MAX_DOT_LENGTH). */
+ * at most 32768 columns (graph.py MAX_DOT_LENGTH). As a struct, so the "m" operand's cast keeps
+ * the const (-Wcast-qual). */
 #define EDGELSTM_MAX_DOT_BYTES (4 * 32768)
+typedef struct {
+    uint8_t b[EDGELSTM_MAX_DOT_BYTES];
+} edgelstm_dot_bytes_t;
+#define EDGELSTM_DOT_MEM(p) (*(const edgelstm_dot_bytes_t *)(const void *)(p))
 
 /* Columns per chunk of the paired sums (127 blocks of 4: |sum g x| <= 2^14 * 508 < 2^23). */
 #define EDGELSTM_PAIRED_CHUNK_BLOCKS 127
@@ -118,19 +97,12 @@ static inline uint32_t edgelstm_ror8(uint32_t v)
 }
 #endif
 
-/* A stored byte read signed (the g and o rows of the paired encoding), without an
- * implementation-defined conversion. */
-static inline int32_t edgelstm_s8_of(uint8_t b)
-{
-    return (int32_t)b - (int32_t)((b & 0x80u) << 1);
-}
-
 /* Widen v (n values) into out; returns the end of what was written, *sum = sum_j v[j]. */
 static inline uint32_t *edgelstm_widen_s8(const int8_t *v, int32_t n, uint32_t *out, int32_t *sum)
 {
     int32_t s = 0;
     int32_t k;
-#if defined(EDGELSTM_WIDE_PAIRS)
+#if defined(EDGELSTM_PATH_DSP)
     for (k = n >> 2; k > 0; --k) {
         const uint32_t vv = edgelstm_rd32(v);
         const uint32_t e = (uint32_t)__sxtb16(vv);                /* (v0, v2) */
@@ -149,7 +121,7 @@ static inline uint32_t *edgelstm_widen_s8(const int8_t *v, int32_t n, uint32_t *
         *out++ = ((uint32_t)v0 & 0xFFFFu) | ((uint32_t)v1 << 16);
         v += 2;
     }
-#elif defined(EDGELSTM_WIDE_SSE2)
+#elif defined(EDGELSTM_PATH_SSE2)
     for (k = n >> 2; k > 0; --k) {
         int32_t vv;
         __m128i xv;
@@ -184,7 +156,7 @@ static inline uint32_t *edgelstm_widen_s8(const int8_t *v, int32_t n, uint32_t *
     return out;
 }
 
-#if defined(EDGELSTM_WIDE_SSE2)
+#if defined(EDGELSTM_PATH_SSE2)
 /* k blocks of 16 weight bytes (8 halves i_j + 128 + 256 g_j, ...) against the widened inputs:
  * *sr += PMADDWD of the raw blocks, the return value the same for their low bytes. Lanes: i+g
  * columns 0,1; f+o columns 0,1; i+g columns 2,3; f+o columns 2,3. */
@@ -269,63 +241,6 @@ static __m128i edgelstm_lstm_dot_sse2(const uint8_t *w, const uint32_t *vw, int3
     return _mm_add_epi32(acc, edgelstm_paired_decode_sse2(sr, sa));
 }
 
-/* edgelstm_lstm_dot_sse2 of 4 consecutive units (their rows 4 n bytes apart) into out[0..3]:
- * every input block is loaded once for the 4 units. Rows of 512 columns or more go unit by unit
- * (the chunked single-unit kernel). */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline, unused))
-#endif
-static void edgelstm_lstm_dot4_sse2(const uint8_t *w, const uint32_t *vw, int32_t n, __m128i out[4])
-{
-    const __m128i lo8 = _mm_set1_epi16(0xFF);
-    const int32_t k = n >> 2;
-    const size_t stride = 4u * (size_t)n;
-    const __m128i *pv = (const __m128i *)(const void *)vw;
-    const uint8_t *w1 = w + stride;
-    const uint8_t *w2 = w1 + stride;
-    const uint8_t *w3 = w2 + stride;
-    __m128i r0 = _mm_setzero_si128(), r1 = _mm_setzero_si128(), r2 = _mm_setzero_si128(), r3 = _mm_setzero_si128();
-    __m128i a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128(), a2 = _mm_setzero_si128(), a3 = _mm_setzero_si128();
-    int32_t j;
-    if (k > EDGELSTM_PAIRED_CHUNK_BLOCKS) {
-        out[0] = edgelstm_lstm_dot_sse2(w, vw, n);
-        out[1] = edgelstm_lstm_dot_sse2(w1, vw, n);
-        out[2] = edgelstm_lstm_dot_sse2(w2, vw, n);
-        out[3] = edgelstm_lstm_dot_sse2(w3, vw, n);
-        return;
-    }
-    for (j = 0; j < k; ++j) {
-        const __m128i xv = _mm_loadu_si128(pv + j);
-        const __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(w + 16 * j));
-        const __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(w1 + 16 * j));
-        const __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(w2 + 16 * j));
-        const __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(w3 + 16 * j));
-        r0 = _mm_add_epi32(r0, _mm_madd_epi16(v0, xv));
-        a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_and_si128(v0, lo8), xv));
-        r1 = _mm_add_epi32(r1, _mm_madd_epi16(v1, xv));
-        a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_and_si128(v1, lo8), xv));
-        r2 = _mm_add_epi32(r2, _mm_madd_epi16(v2, xv));
-        a2 = _mm_add_epi32(a2, _mm_madd_epi16(_mm_and_si128(v2, lo8), xv));
-        r3 = _mm_add_epi32(r3, _mm_madd_epi16(v3, xv));
-        a3 = _mm_add_epi32(a3, _mm_madd_epi16(_mm_and_si128(v3, lo8), xv));
-    }
-#if defined(__GNUC__) || defined(__clang__)
-    /* As in edgelstm_paired_blocks_sse2: GCC then accumulates in place. */
-    __asm__("" : "+x"(r0), "+x"(r1), "+x"(r2), "+x"(r3), "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
-#endif
-    if (n & 3) {
-        const uint32_t *vt = vw + 4 * k;
-        const size_t off = 16u * (size_t)k;
-        edgelstm_paired_tail_sse2(w + off, vt, n, &r0, &a0);
-        edgelstm_paired_tail_sse2(w1 + off, vt, n, &r1, &a1);
-        edgelstm_paired_tail_sse2(w2 + off, vt, n, &r2, &a2);
-        edgelstm_paired_tail_sse2(w3 + off, vt, n, &r3, &a3);
-    }
-    out[0] = edgelstm_paired_decode_sse2(r0, a0);
-    out[1] = edgelstm_paired_decode_sse2(r1, a1);
-    out[2] = edgelstm_paired_decode_sse2(r2, a2);
-    out[3] = edgelstm_paired_decode_sse2(r3, a3);
-}
 #endif
 
 /* acc[r] += sum_j b_r[j] v[j] for the gates r = i, f, g, o of one unit: b the stored bytes of the
@@ -333,14 +248,13 @@ static void edgelstm_lstm_dot4_sse2(const uint8_t *w, const uint32_t *vw, int32_
 static inline void edgelstm_lstm_dot(const uint8_t *w, const uint32_t *vw, int32_t n, int32_t acc[4])
 {
     int32_t k;
-#if defined(EDGELSTM_WIDE_PAIRS)
+#if defined(EDGELSTM_PATH_DSP)
     int32_t a_i = acc[0], a_f = acc[1], a_g = acc[2], a_o = acc[3];
     for (k = n >> 2; k > 0;) {
         int32_t kk = (k > EDGELSTM_PAIRED_CHUNK_BLOCKS) ? EDGELSTM_PAIRED_CHUNK_BLOCKS : k;
         int32_t s_ig = a_i; /* raw sums: + sum (i + 128) x + 256 sum g x */
         int32_t s_fo = a_f;
         k -= kk;
-#if defined(EDGELSTM_DOT_ASM_DSP)
         {
             /* 16 MACs in 16 instructions: LDM of the 4 input pairs' 2 words, LDM of the 4 weight
              * words, 8 SMLAD + 4 UXTB16, SUBS + BNE. LDM fills its registers in ascending
@@ -372,27 +286,10 @@ static inline void edgelstm_lstm_dot(const uint8_t *w, const uint32_t *vw, int32
                 : [ai] "+r"(a_i), [af] "+r"(a_f), [sig] "+r"(s_ig), [sfo] "+r"(s_fo), [w] "+r"(w), [v] "+r"(vw),
                   [k] "+r"(kk), [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2),
                   [w3] "=&r"(w3)
-                : "m"(*(const uint8_t(*)[EDGELSTM_MAX_DOT_BYTES])w),
-                  "m"(*(const uint32_t(*)[EDGELSTM_MAX_DOT_BYTES / 4])vw)
+                : "m"(EDGELSTM_DOT_MEM(w)),
+                  "m"(EDGELSTM_DOT_MEM(vw))
                 : "cc");
         }
-#else
-        for (; kk > 0; --kk) {
-            const uint32_t x01 = vw[0], x23 = vw[1];
-            const uint32_t w0 = edgelstm_rd32(w), w1 = edgelstm_rd32(w + 4), w2 = edgelstm_rd32(w + 8),
-                           w3 = edgelstm_rd32(w + 12);
-            s_ig = __smlad(w0, x01, s_ig);
-            a_i = __smlad(__uxtb16(w0), x01, a_i);
-            s_fo = __smlad(w1, x01, s_fo);
-            a_f = __smlad(__uxtb16(w1), x01, a_f);
-            s_ig = __smlad(w2, x23, s_ig);
-            a_i = __smlad(__uxtb16(w2), x23, a_i);
-            s_fo = __smlad(w3, x23, s_fo);
-            a_f = __smlad(__uxtb16(w3), x23, a_f);
-            vw += 2;
-            w += 16;
-        }
-#endif
         /* s - a = 256 sum g x exactly (|.| < 2^31): the g and o sums of the chunk. */
         a_g = edgelstm_add_wrap_s32(a_g, edgelstm_asr_s32(edgelstm_u32_to_s32((uint32_t)s_ig - (uint32_t)a_i), 8));
         a_o = edgelstm_add_wrap_s32(a_o, edgelstm_asr_s32(edgelstm_u32_to_s32((uint32_t)s_fo - (uint32_t)a_f), 8));
@@ -423,7 +320,7 @@ static inline void edgelstm_lstm_dot(const uint8_t *w, const uint32_t *vw, int32
     acc[3] = a_o;
 #else
     int32_t a_i = 0, a_f = 0, a_g = 0, a_o = 0;
-#if defined(EDGELSTM_DOT_ASM_ARMV6M)
+#if defined(EDGELSTM_PATH_ARMV6M)
     k = n >> 2;
     if (k > 0) {
         /* 16 MACs in 52 instructions: one LDM of 4 input words, 16 x (LDRB weight, MULS, ADD to
@@ -496,15 +393,15 @@ static inline void edgelstm_lstm_dot(const uint8_t *w, const uint32_t *vw, int32
             "bne     1b\n\t"
             : [hi] "+r"(h_i), [hf] "+r"(h_f), [hg] "+r"(h_g), [ho] "+r"(h_o), [w] "+l"(w), [v] "+l"(vw),
               [x0] "=&l"(x0), [x1] "=&l"(x1), [x2] "=&l"(x2), [x3] "=&l"(x3), [t] "=&l"(t)
-            : [ve] "r"(ve), "m"(*(const uint8_t(*)[EDGELSTM_MAX_DOT_BYTES])w),
-              "m"(*(const uint32_t(*)[EDGELSTM_MAX_DOT_BYTES / 4])vw)
+            : [ve] "r"(ve), "m"(EDGELSTM_DOT_MEM(w)),
+              "m"(EDGELSTM_DOT_MEM(vw))
             : "cc");
         a_i = h_i;
         a_f = h_f;
         a_g = h_g;
         a_o = h_o;
     }
-#elif defined(EDGELSTM_WIDE_SSE2)
+#elif defined(EDGELSTM_PATH_SSE2)
     {
         const __m128i sums = edgelstm_lstm_dot_sse2(w, vw, n);
         a_i = _mm_cvtsi128_si32(sums);
@@ -524,7 +421,7 @@ static inline void edgelstm_lstm_dot(const uint8_t *w, const uint32_t *vw, int32
         w += 16;
     }
 #endif
-#if !defined(EDGELSTM_WIDE_SSE2)
+#if !defined(EDGELSTM_PATH_SSE2)
     if (n & 2) { /* a last pair of columns (all bytes w + 128) */
         const int32_t xj = (int32_t)vw[0], xk = (int32_t)vw[1];
         a_i += w[0] * xj + w[2] * xk;

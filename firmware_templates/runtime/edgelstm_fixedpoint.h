@@ -161,17 +161,11 @@ static inline int32_t edgelstm_multiply_by_quantized_multiplier_greater_than_one
 /* floor((x * m + k) / 2^32) with k = k_hi * 2^32 + k_lo, for int32 x and 0 <= m < 2^31, and
  * the low word of x * m + k in *lo. Exact; the result fits int32 whenever the true value does
  * (|x m| < 2^62; callers keep |k| < 2^62). */
-/* Cortex-M0 parts have little flash: the longer helpers get one out-of-line copy per kernel
- * file there (a call costs a few instructions; docs/performance.md), and are inlined elsewhere. */
-#if defined(EDGELSTM_PATH_ARMV6M) && (defined(__GNUC__) || defined(__clang__)) && defined(__ARM_ARCH_6M__)
-#define EDGELSTM_SMALL_ON_ARMV6M __attribute__((noinline, unused)) static
-#else
-#define EDGELSTM_SMALL_ON_ARMV6M static inline
-#endif
+/* EDGELSTM_SMALL_ON_ARMV6M: out of line on the ARMv6-M path (edgelstm_config.h). */
 
 EDGELSTM_SMALL_ON_ARMV6M int32_t edgelstm_mul_add_hi(int32_t x, int32_t m, int32_t k_hi, uint32_t k_lo, uint32_t *lo)
 {
-#if defined(EDGELSTM_PATH_ARMV6M)
+#if defined(EDGELSTM_NO_MUL64)
     /* Hacker's Delight mulhs with 16-bit halves (x = x1 2^16 + x0, m = m1 2^16 + m0, x0, m0
      * unsigned): every partial product fits 32 bits (|x1 m0| < 2^31, x0 m1 + 2^16 < 2^31 as
      * m1 < 2^15), so ARMv6-M does it with MULS only. The low word is one MULS. */
@@ -410,7 +404,7 @@ static inline int32_t edgelstm_tanh_q15(int32_t x, int32_t input_multiplier, int
     return edgelstm_tanh_q15_in(edgelstm_tanh_in(x, &t));
 }
 
-/* ---- requantisation and activations of the DSP path ------------------------------------- */
+/* ---- the LSTM's requantisation to int16, and the table interpolation of DSP / SSE2 ---------- */
 
 /* 2 x 16-bit multiply-add (SMLAD): a.lo * b.lo + a.hi * b.hi + acc, halves signed, wrapping.
  * One instruction on the DSP path; C elsewhere, so the formulas below are checked on any host
@@ -428,9 +422,10 @@ static inline int32_t edgelstm_smlad(uint32_t a, uint32_t b, int32_t acc)
 #endif
 }
 
-/* sat16(MBQM(x, m, shift)) for m = 0 or m >= 2^30 (what QuantizeMultiplier gives; export-c
- * checks the LSTM's), any shift in [-31, 31] and any int32 x, in 7 instructions on the DSP path
- * from 4 prepared words:
+/* The LSTM's requantiser (every one of its 11 per step: gate sides, cell products, hidden
+ * output; edgelstm_lstm_step_s8_s16.h): sat16(MBQM(x, m, shift)) for m = 0 or m >= 2^30 (what
+ * QuantizeMultiplier gives; export-c checks the LSTM's), any shift in [-31, 31] and any int32 x,
+ * in 7 instructions on the DSP path from 4 prepared words:
  *
  *   x' = wrap(x * 2^left)                              left = max(shift, 0)
  *   Z  = SRDHM(x', m) = floor((x' (2m - 2^32) + x' 2^32 + 2^31) / 2^32)
@@ -446,25 +441,26 @@ static inline int32_t edgelstm_smlad(uint32_t a, uint32_t b, int32_t acc)
  * leave Z unchanged. m = 0 is left = 32: a register shift by 32 gives x' = 0, hence 0. */
 typedef struct {
     int32_t m2s;   /* 2 m - 2^32 (as int32) */
-    int32_t left;  /* max(shift, 0); 32 for m = 0 */
+    int32_t left;  /* max(shift, 0); + 32 for m = 0 (a shift by 32 or more gives 0) */
     int32_t fmask; /* -1 when shift < 0, else 0 */
     int32_t e;     /* max(-shift, 0) */
-} edgelstm_rqu_t;
+} edgelstm_rq16_t;
 
-/* Returns 0 (q unusable) for 0 < multiplier < 2^30. */
-static inline int32_t edgelstm_rqu_prepare(int32_t multiplier, int32_t shift, edgelstm_rqu_t *q)
+/* Returns 1, or 0 (q unusable) for a multiplier outside {0} and [2^30, 2^31). */
+static inline int32_t edgelstm_rq16_prepare(int32_t multiplier, int32_t shift, edgelstm_rq16_t *q)
 {
+    const int32_t neg = edgelstm_asr_s32(shift, 31); /* -1 when shift < 0, else 0 (branch-free) */
     q->m2s = edgelstm_u32_to_s32((uint32_t)multiplier << 1);
-    q->left = (multiplier == 0) ? 32 : ((shift > 0) ? shift : 0);
-    q->fmask = (shift < 0) ? -1 : 0;
-    q->e = (shift < 0) ? -shift : 0;
+    q->left = (shift & ~neg) + ((multiplier == 0) ? 32 : 0);
+    q->fmask = neg;
+    q->e = -shift & neg;
     return (multiplier == 0 || multiplier >= 0x40000000) ? 1 : 0;
 }
 
-/* The C formula of the DSP path's requantisation (tests/test_c_paths.py checks it against
- * edgelstm_multiply_by_quantized_multiplier; the assembly in edgelstm_lstm_step_s8_s16.c is
- * the same 7 steps). */
-static inline int32_t edgelstm_rqu16(int32_t x, const edgelstm_rqu_t *q)
+/* The requantisation in C: the portable and SSE2 paths run it, the assembly of the DSP path
+ * (edgelstm_lstm_step_s8_s16_dsp.c, EL_RQ) is the same 7 steps (tests/test_c_paths.py checks it
+ * against sat16(edgelstm_multiply_by_quantized_multiplier)). */
+static inline int32_t edgelstm_rq16(int32_t x, const edgelstm_rq16_t *q)
 {
     const int32_t x1 = (q->left >= 32) ? 0 : edgelstm_shl_wrap_s32(x, q->left);
     const int64_t m = (int64_t)((uint32_t)q->m2s >> 1); /* 2m - 2^32 + 2^32 = 2m as uint32 */
@@ -474,28 +470,29 @@ static inline int32_t edgelstm_rqu16(int32_t x, const edgelstm_rqu_t *q)
     return edgelstm_sat16(r);
 }
 
-/* edgelstm_rqu16 on ARMv6-M (no 64-bit product): the same x', Z, RDBP with Z = SRDHM(x', m)
+/* edgelstm_rq16 on ARMv6-M (no 64-bit product): the same x', Z, RDBP with Z = SRDHM(x', m)
  * from 16 x 16 MULS partial products (x' = xh 2^16 + xl, m = mh 2^16 + ml, xl and ml
  * unsigned, mh in [2^14, 2^15) for m >= 2^30):
  *   t  = xh ml + (xl ml >> 16)                  (|t| < 2^31)
  *   w1 = xl mh + (t & 0xFFFF)                   (0 <= w1 < 2^31 - 2^15)
  *   x' m = (xh mh + (t >> 16) + (w1 >> 16)) 2^32 + (w1 & 0xFFFF) 2^16 + (xl ml & 0xFFFF)
  *   Z  = floor((x' m + 2^30) / 2^31) = 2 (xh mh + (t >> 16)) + ((w1 + 2^14) >> 15)
- * 30 instructions of assembly on the core (edgelstm_lstm_step_s8_s16.c); this C is the same
- * computation, checked against the reference on every path. */
+ * 30 instructions of assembly on the core (edgelstm_lstm_step_s8_s16_armv6m.c, subroutine 90);
+ * this C is the same computation (the portable path runs it under EDGELSTM_NO_MUL64), checked
+ * against the reference by tests/test_c_paths.py. */
 typedef struct {
     int32_t mh;    /* m >> 16 */
     int32_t ml;    /* m & 0xFFFF */
-    int32_t left;  /* as edgelstm_rqu_t */
+    int32_t left;  /* as edgelstm_rq16_t */
     int32_t fmask;
     int32_t e;
     int32_t c14;   /* 2^14 (the assembly loads it with the rest) */
-} edgelstm_rqm_t;
+} edgelstm_rq16_muls_t;
 
-static inline int32_t edgelstm_rqm_prepare(int32_t multiplier, int32_t shift, edgelstm_rqm_t *q)
+static inline int32_t edgelstm_rq16_muls_prepare(int32_t multiplier, int32_t shift, edgelstm_rq16_muls_t *q)
 {
-    edgelstm_rqu_t u;
-    const int32_t ok = edgelstm_rqu_prepare(multiplier, shift, &u);
+    edgelstm_rq16_t u;
+    const int32_t ok = edgelstm_rq16_prepare(multiplier, shift, &u);
     q->mh = multiplier >> 16;
     q->ml = multiplier & 0xFFFF;
     q->left = u.left;
@@ -505,7 +502,7 @@ static inline int32_t edgelstm_rqm_prepare(int32_t multiplier, int32_t shift, ed
     return ok;
 }
 
-static inline int32_t edgelstm_rqm16_c(int32_t x, const edgelstm_rqm_t *q)
+static inline int32_t edgelstm_rq16_muls(int32_t x, const edgelstm_rq16_muls_t *q)
 {
     const int32_t x1 = (q->left >= 32) ? 0 : edgelstm_shl_wrap_s32(x, q->left);
     int32_t z;
@@ -527,8 +524,8 @@ static inline int32_t edgelstm_rqm16_c(int32_t x, const edgelstm_rqm_t *q)
     return edgelstm_sat16(r);
 }
 
-/* edgelstm_sigmoid_q15 as the DSP path computes it (the same value for every int16 x, tests
- * check all 65,536): ua (512 - t) + ub t + 2^9 is one SMLAD of the table pair (ua, ub) (one
+/* edgelstm_sigmoid_q15 as the DSP and SSE2 paths compute it (the same value for every int16 x,
+ * tests/test_c_paths.py checks all 65,536): ua (512 - t) + ub t + 2^9 is one SMLAD of the table pair (ua, ub) (one
  * unaligned 32-bit load; as int16 both are u - 2^16) with (512 - t, t), accumulator 2^25 + 2^9. */
 static inline int32_t edgelstm_sigmoid_q15_dsp(int32_t x)
 {
@@ -543,8 +540,8 @@ static inline int32_t edgelstm_sigmoid_q15_dsp(int32_t x)
     return (in < 0) ? 32768 - r : r;
 }
 
-/* edgelstm_tanh_q15(x, input_multiplier, input_left_shift) as the DSP path computes it, on
- * in = wrap(x * k + r) >> s (edgelstm_tanh_input: k = 3 << left, r = s = 0 for the power-of-two
+/* edgelstm_tanh_q15(x, input_multiplier, input_left_shift) as the DSP and SSE2 paths compute it, on
+ * in = wrap(x * k + r) >> s (edgelstm_tanh_in: k = 3 << left, r = s = 0 for the power-of-two
  * case; k = multiplier, r = 2^(s-1), s = shift otherwise): |in| is clamped to 255 * 256 - 1,
  * which gives TFLM's saturated 32767 (table[254] = 65534, table[255] = 65535), so the table pair
  * never leaves the table; then the SMLAD interpolation with 8 fractional bits. */
@@ -562,36 +559,6 @@ static inline int32_t edgelstm_tanh_q15_dsp(int32_t in)
     memcpy(&pair, &edgelstm_sigmoid_table_uint16[a >> 8], 4);
     r = edgelstm_smlad(pair, (256u - t) | (t << 16), (1 << 23) + (1 << 7)) >> 8; /* (r - 2^23 + 2^7) >> 8 */
     return edgelstm_u32_to_s32(((uint32_t)r ^ s) - s);                          /* -r when in < 0 */
-}
-
-/* clamp(MBQM(a*b, m, s) + offset, act_min, act_max) of edgelstm_mul_requantize, prepared:
- * clamp(v + offset, lo, hi) = clamp(v, lo - offset, hi - offset) + offset (no int64 add), and
- * a multiplier of 2^30 (the LSTM's f * c and i * g) needs no multiply (edgelstm_mbqm_m30). */
-typedef struct {
-    edgelstm_rq_t rq;
-    int32_t offset;
-    int32_t lo;  /* act_min - offset */
-    int32_t hi;  /* act_max - offset */
-    int32_t m30; /* multiplier == 2^30 */
-} edgelstm_mul_fast_t;
-
-static inline edgelstm_mul_fast_t edgelstm_mul_fast_prepare(int32_t multiplier, int32_t shift, int32_t offset,
-                                                            int32_t act_min, int32_t act_max)
-{
-    edgelstm_mul_fast_t f;
-    f.rq = edgelstm_rq_prepare(multiplier, shift);
-    f.offset = offset;
-    f.lo = act_min - offset; /* act_min, act_max are int16 values, |offset| < 2^16 */
-    f.hi = act_max - offset;
-    f.m30 = (multiplier == 0x40000000) ? 1 : 0;
-    return f;
-}
-
-static inline int32_t edgelstm_mul_fast(int32_t a, int32_t b, const edgelstm_mul_fast_t *f)
-{
-    const int32_t v = f->m30 ? edgelstm_mbqm_m30(a * b, (f->rq.left > 0) ? f->rq.left : -f->rq.right)
-                             : edgelstm_rq(a * b, &f->rq);
-    return edgelstm_saturate(v, f->lo, f->hi) + f->offset;
 }
 
 /* TFLM reference_integer_ops::MulElementwise with symmetric inputs (offsets 0), one element:

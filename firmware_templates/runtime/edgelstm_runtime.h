@@ -8,8 +8,9 @@
  *
  * C99 (compiles as C++ too), no malloc, no recursion, no floating point, no global state: every
  * buffer is passed by the caller. The portable code is what runs everywhere; an optimised path
- * (e.g. SMLAD on Cortex-M with __ARM_FEATURE_DSP) goes inside the kernel files behind an #if
- * without changing this API.
+ * (e.g. SMLAD assembly on Cortex-M with __ARM_FEATURE_DSP) is a file of its own, compiled whole
+ * or not at all as edgelstm_config.h chooses (edgelstm_lstm_step_s8_s16_<path>.c), behind this
+ * same API.
  */
 #ifndef EDGELSTM_RUNTIME_H
 #define EDGELSTM_RUNTIME_H
@@ -131,7 +132,7 @@ typedef struct {
     int32_t shift;
 } edgelstm_requantize_params_s8_t;
 
-/* ---- LSTM (edgelstm_lstm_step_s8_s16.c, edgelstm_lstm_s8_s16.c) ------------------------- */
+/* ---- LSTM (edgelstm_lstm_step_s8_s16[_<path>].c, edgelstm_lstm_s8_s16.c) ---------------- */
 
 /* h = hidden zero point, c = 0 (TFLM's state after MicroInterpreter::Reset()). */
 void edgelstm_lstm_reset_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, int8_t *h, int16_t *c);
