@@ -107,11 +107,14 @@ void edgelstm_lstm_step_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int
     EDGELSTM_DEBUG_ASSERT(ok);
     for (u = 0; u < n_units; ++u) {
         int32_t acc[8];
-        int32_t g;
-        for (g = 0; g < 4; ++g) { /* every byte is w + 128 (EDGELSTM_LSTM_PAIRED 0) */
-            acc[g] = edgelstm_add_wrap_s32(bx[g], in.corr_x);
-            acc[4 + g] = edgelstm_add_wrap_s32(bh[g], in.corr_h);
-        }
+        acc[0] = edgelstm_add_wrap_s32(bx[0], in.corr_x); /* every byte is w + 128 (EDGELSTM_LSTM_PAIRED 0) */
+        acc[1] = edgelstm_add_wrap_s32(bx[1], in.corr_x);
+        acc[4] = edgelstm_add_wrap_s32(bh[0], in.corr_h);
+        acc[5] = edgelstm_add_wrap_s32(bh[1], in.corr_h);
+        acc[2] = edgelstm_add_wrap_s32(bx[2], in.corr_x);
+        acc[3] = edgelstm_add_wrap_s32(bx[3], in.corr_x);
+        acc[6] = edgelstm_add_wrap_s32(bh[2], in.corr_h);
+        acc[7] = edgelstm_add_wrap_s32(bh[3], in.corr_h);
         edgelstm_lstm_unit_dot(wx, in.xw, n_in, wh, in.hw, n_units, acc);
         wx += 4 * n_in;
         wh += 4 * n_units;
