@@ -19,8 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelstm.codegen import export_c, read_manifest
+from edgelstm import fixedpoint as fp
+from edgelstm.codegen import export_c, read_manifest, stream_plan
+from edgelstm.codegen import export_model as export_int8_model
+from edgelstm.ir import FCParams, FullyConnectedOp, RequantizeOp, ReshapeOp, TensorInfo
+from edgelstm.model import Int8Model
 from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.tflite.reader import load_ir_from_bytes
 from edgelstm.verify import build_host, compare_outputs, load_export_model
 
 from .conftest import DATA, need_tool
@@ -199,10 +204,6 @@ def edited_ir(last_step: bool):
     requantize and a per-frame (TimeDistributed) fully connected between the layers, a requantize
     after the last layer, reshape + requantize in the head, a per-tensor dense layer. With
     ``last_step=False`` the slice picks step T-2, so the model runs on the whole window only."""
-    from edgelstm import fixedpoint as fp
-    from edgelstm.ir import FCParams, FullyConnectedOp, RequantizeOp, ReshapeOp, TensorInfo
-    from edgelstm.tflite.reader import load_ir_from_bytes
-
     spec = SynthSpec(layers=2, units=[6, 5], features=4, window=10, dense=[7], softmax=True, classes=4, seed=33,
                      hidden_zero_point=9)
     qm = load_ir_from_bytes(synth_lstm_tflite(spec))
@@ -251,9 +252,6 @@ def edited_ir(last_step: bool):
 
 @pytest.mark.parametrize("last_step", [True, False])
 def test_glue_ops_and_per_tensor_dense(last_step, tmp_path):
-    from edgelstm.codegen import export_model, stream_plan
-    from edgelstm.model import Int8Model
-
     need_tool("gcc")
     qm = edited_ir(last_step)
     plan, reason = stream_plan(qm)
@@ -263,7 +261,7 @@ def test_glue_ops_and_per_tensor_dense(last_step, tmp_path):
         assert [op.kind for op in plan.step_ops] == ["lstm", "requantize", "fully_connected", "lstm"]
     model = Int8Model(qm)
     out = tmp_path / "ir"
-    res = export_model(model, out, name="irmod", n_vectors=30)
+    res = export_int8_model(model, out, name="irmod", n_vectors=30)
     assert res.streaming == last_step and "irmod_model.tflite" not in res.files
     c = (out / "irmod_model.c").read_text()
     assert "edgelstm_requantize_s8(" in c and "edgelstm_fully_connected_s8(&irmod_fc_frames" in c

@@ -18,9 +18,11 @@ import numpy as np
 import pytest
 
 from edgelstm.codegen import export_c, read_manifest, stream_plan
+from edgelstm.codegen.graph import check_supported
+from edgelstm.errors import UnsupportedError
+from edgelstm.model import Int8Model
+from edgelstm.testing import GruSynthSpec, random_int8_inputs, synth_gru_tflite
 from edgelstm.tflite.reader import load_ir_from_bytes
-from edgelstm.testing import random_int8_inputs
-from edgelstm.testing import GruSynthSpec, synth_gru_tflite
 from edgelstm.verify import build_host, compare_outputs, load_export_model, stream_checkpoints
 from edgelstm.verify.reference import simulate_stream
 
@@ -112,8 +114,6 @@ def test_gru_c_equals_simulator_clang(key, tmp_path):
 def test_gru_models_saturate_and_use_both_formulations():
     """The shapes above reach the corners of the arithmetic: saturated gate pre-activations,
     h16 at its limits, left-shifting multipliers (k = 0), both reset_after formulations."""
-    from edgelstm.model import Int8Model
-
     seen = {"reset_after": set(), "left_shift": False, "preact_sat": False, "state_limit": False}
     for key in ("extreme_w", "extreme_w_ra0", "stack2_ra0_k0_k12"):
         qm = load_ir_from_bytes(synth_gru_tflite(MODELS[key]))
@@ -259,9 +259,6 @@ def test_gru_selftest_under_sanitizers(cc, key, tmp_path):
 # ----------------------------------------------------------------------------- generated code
 
 def test_gru_generated_source_and_refusals(tmp_path):
-    from edgelstm.codegen.graph import check_supported
-    from edgelstm.errors import UnsupportedError
-
     out = export_gru(tmp_path, "stack3")
     c = (out / "g_stack3_model.c").read_text()
     h = (out / "g_stack3_model.h").read_text()

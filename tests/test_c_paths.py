@@ -35,8 +35,9 @@ import pytest
 from edgelstm.codegen import export_c, read_manifest
 from edgelstm.codegen.templates import templates_dir
 from edgelstm.codegen.targets import BOARDS
-from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.testing import GruSynthSpec, SynthSpec, random_int8_inputs, synth_gru_tflite, synth_lstm_tflite
 from edgelstm.verify import build_host, compare_outputs, load_export_model
+from edgelstm.verify.qemu import build_qemu
 
 from .conftest import need_tool
 
@@ -211,25 +212,17 @@ ODD_LSTM: dict[str, SynthSpec] = {
 }
 
 
-def _gru_specs() -> dict:
-    from edgelstm.testing import GruSynthSpec
-
-    return {
-        "gru_u3_f5": GruSynthSpec(units=3, features=5, window=14, seed=211),
-        "gru_u7_f17_ra0": GruSynthSpec(units=7, features=17, window=12, reset_after=False, hidden_frac_bits=9,
-                                       seed=212),
-    }
+ODD_GRU: dict[str, GruSynthSpec] = {
+    "gru_u3_f5": GruSynthSpec(units=3, features=5, window=14, seed=211),
+    "gru_u7_f17_ra0": GruSynthSpec(units=7, features=17, window=12, reset_after=False, hidden_frac_bits=9, seed=212),
+}
 
 
 def model_bytes(key: str) -> bytes:
-    if key in ODD_LSTM:
-        return synth_lstm_tflite(ODD_LSTM[key])
-    from edgelstm.testing import synth_gru_tflite
-
-    return synth_gru_tflite(_gru_specs()[key])
+    return synth_lstm_tflite(ODD_LSTM[key]) if key in ODD_LSTM else synth_gru_tflite(ODD_GRU[key])
 
 
-ALL_SHAPES = list(ODD_LSTM) + ["gru_u3_f5", "gru_u7_f17_ra0"]
+ALL_SHAPES = list(ODD_LSTM) + list(ODD_GRU)
 _EXPORTS: dict[str, Path] = {}
 
 
@@ -342,8 +335,6 @@ def _disassembly(obj: Path) -> str:
 @pytest.mark.parametrize("key", ALL_SHAPES)
 def test_qemu_paths_equal_simulator(key, core, tmp_path_factory):
     need_cross_tools()
-    from edgelstm.verify.qemu import build_qemu
-
     out = get_export(tmp_path_factory, key)
     m = read_manifest(out)
     model = load_export_model(out, m)
@@ -370,8 +361,6 @@ def test_qemu_paths_equal_simulator(key, core, tmp_path_factory):
 def test_qemu_portable_path_on_m4_equals_simulator(key, tmp_path_factory):
     """The benchmarks' in-run peer: the portable C on the Cortex-M4 (DSP path off)."""
     need_cross_tools()
-    from edgelstm.verify.qemu import build_qemu
-
     out = get_export(tmp_path_factory, key)
     m = read_manifest(out)
     model = load_export_model(out, m)
@@ -394,8 +383,6 @@ def test_qemu_O0_runs_portable_path(core, tmp_path_factory):
     """The -O0 policy (edgelstm_config.h): without optimisation the Cortex-M builds compile the
     portable step (the assembly needs the optimiser) and still give the simulator's bytes."""
     need_cross_tools()
-    from edgelstm.verify.qemu import build_qemu
-
     out = get_export(tmp_path_factory, "u7_f17")
     m = read_manifest(out)
     model = load_export_model(out, m)

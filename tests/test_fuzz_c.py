@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from edgelstm.codegen import read_manifest
+
 from .conftest import REPO, need
 
 FUZZ_SECONDS = float(os.environ.get("EDGELSTM_FUZZ_SECONDS", "60"))
@@ -80,8 +82,6 @@ def test_c_library_survives_fuzzing(fuzz_results, capsys):
 
 def test_harness_catches_a_violated_property(bf, fuzz_results, tmp_path):
     """The harness really checks: a NAME_logits that writes into the state must be reported."""
-    from edgelstm.codegen import read_manifest
-
     r = next(r for r in fuzz_results if r.target == "lstm_stream")
     export_dir = Path(r.work) / "c"
     manifest = read_manifest(export_dir)

@@ -31,8 +31,9 @@ from click.testing import CliRunner
 
 from edgelstm.cli import cli
 from edgelstm.codegen import export_c, read_manifest
+from edgelstm.data import load_dataset
 from edgelstm.errors import ToolError
-from edgelstm.testing import SynthSpec, random_int8_inputs, synth_lstm_tflite
+from edgelstm.testing import GruSynthSpec, SynthSpec, random_int8_inputs, synth_gru_tflite, synth_lstm_tflite
 from edgelstm.verify import compare_outputs, load_export_model
 from edgelstm.verify.qemu import build_qemu
 
@@ -51,38 +52,12 @@ SHAPES: dict[str, object] = {
     "bidirectional": SynthSpec(bidirectional=True, units=8, features=16, window=20, dense=[10], seed=33),
     "extreme_softmax": SynthSpec(units=8, features=4, window=20, extreme_weights=True, hidden_zero_point=-100,
                                  cell_scale_power=-10, softmax=True, classes=6, seed=34),
+    "gru": GruSynthSpec(units=16, features=12, window=24, classes=5, seed=35),
 }
 
 
-def _gru_shape():
-    """A GRU classifier, once edgelstm can write one (edgelstm.synth_gru) and export-c takes it."""
-    try:
-        from edgelstm.testing import GruSynthSpec, synth_gru_tflite
-    except ImportError:
-        return None
-    from edgelstm.codegen import check_supported
-    from edgelstm.errors import UnsupportedError
-    from edgelstm.tflite.reader import load_ir_from_bytes
-
-    spec = GruSynthSpec(units=16, features=12, window=24, classes=5, seed=35)
-    try:
-        check_supported(load_ir_from_bytes(synth_gru_tflite(spec)))
-    except UnsupportedError:
-        return None
-    return spec
-
-
-_gru = _gru_shape()
-if _gru is not None:
-    SHAPES["gru"] = _gru
-
-
 def model_bytes(spec) -> bytes:
-    if isinstance(spec, SynthSpec):
-        return synth_lstm_tflite(spec)
-    from edgelstm.testing import synth_gru_tflite
-
-    return synth_gru_tflite(spec)
+    return synth_lstm_tflite(spec) if isinstance(spec, SynthSpec) else synth_gru_tflite(spec)
 
 
 def need_cross_tools() -> None:
@@ -161,8 +136,6 @@ def test_verify_cli_qemu_json_with_data(tmp_path, radar_tiny, edgelstm_exe):
     """verify --target qemu-cortex-m0 --data: the windows and the float front end (soft float) on
     the Cortex-M0, every footprint key in the JSON, one line of progress/notes on stderr only."""
     need_cross_tools()
-    from edgelstm.data import load_dataset
-
     ds = load_dataset(radar_tiny)
     T, F = ds.X_test.shape[1], ds.X_test.shape[2]
     model = tmp_path / "tiny.tflite"

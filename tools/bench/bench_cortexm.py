@@ -31,6 +31,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row, dump_json, print_table, radar_lstm_bytes  # noqa: E402
 
+from edgelstm.codegen import export_c, read_manifest  # noqa: E402
+from edgelstm.model import Int8Model  # noqa: E402
+from edgelstm.testing import random_int8_inputs  # noqa: E402
+from edgelstm.tflite.reader import load_ir_from_bytes  # noqa: E402
+from edgelstm.verify import compare_outputs  # noqa: E402
+from edgelstm.verify.qemu import build_qemu  # noqa: E402
+
 CMSIS_NN = {  # the issue author's QEMU measurements of arm_lstm_unidirectional_s8 (16 features, 32 units)
     "cortex-m4": {"per_step": 31_330, "per_mac": 5.10},
     "cortex-m0": {"per_step": 80_990, "per_mac": 13.18},
@@ -42,10 +49,6 @@ CORES = ("cortex-m4", "cortex-m0", "cortex-m33")
 
 def _measure(out: Path, core: str, xq: np.ndarray, expected: np.ndarray, macs: int, macs_head: int,
              extra_cflags=()) -> dict:
-    from edgelstm.codegen import read_manifest
-    from edgelstm.verify import compare_outputs
-    from edgelstm.verify.qemu import build_qemu
-
     m = read_manifest(out)
     build = build_qemu(out, m, f"qemu-{core}", extra_cflags=tuple(extra_cflags))
     try:
@@ -62,11 +65,6 @@ def _measure(out: Path, core: str, xq: np.ndarray, expected: np.ndarray, macs: i
 
 def measure_all(quick: bool = False, windows: int = 4, cores=CORES) -> dict:
     """{core: footprint} for the optimised build of every core, plus "cortex-m4/portable"."""
-    from edgelstm.codegen import export_c
-    from edgelstm.model import Int8Model
-    from edgelstm.tflite.reader import load_ir_from_bytes
-    from edgelstm.testing import random_int8_inputs
-
     raw = radar_lstm_bytes(units=8, features=5, window=8, classes=3) if quick else radar_lstm_bytes()
     model = Int8Model(load_ir_from_bytes(raw))
     xq = random_int8_inputs(max(1, windows), model.window, model.n_features, seed=3)

@@ -31,6 +31,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row, dump_json, print_table, radar_lstm_bytes  # noqa: E402
 
+from edgelstm.codegen import export_c, read_manifest  # noqa: E402
+from edgelstm.model import Int8Model  # noqa: E402
+from edgelstm.oracles import compare  # noqa: E402
+from edgelstm.testing import random_int8_inputs  # noqa: E402
+from edgelstm.tflite.reader import load_ir_from_bytes  # noqa: E402
+
 DRIVER_C = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,12 +88,6 @@ def _callgrind(cmd: list[str], toggle: str, cwd: Path, timeout: float = 3000) ->
 
 
 def measure(quick: bool = False, windows: int = 3, opt: str = "-O2", cc: str = "gcc") -> dict:
-    from edgelstm.codegen import export_c, read_manifest
-    from edgelstm.model import Int8Model
-    from edgelstm.oracles import compare
-    from edgelstm.tflite.reader import load_ir_from_bytes
-    from edgelstm.testing import random_int8_inputs
-
     for tool in ("valgrind", cc):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not on PATH")
