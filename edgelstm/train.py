@@ -27,6 +27,7 @@ from ._tf import import_keras
 from ._version import __version__
 from .data.dataset import Dataset
 from .data.split import split_record, stratified_split
+from .data.stack import check_stack, stack_frames
 from .errors import DataError, EdgelstmError
 from .fsutil import atomic_path, check_output_path, write_text_atomic
 
@@ -51,6 +52,7 @@ class TrainConfig:
     patience: int = 8
     val_fraction: float = 0.1
     seed: int = 0
+    stack: int = 1  # K frames -> one cell step of K*F features (edgelstm.data.stack); 1 = none
 
     def validate(self) -> None:
         if self.cell not in CELLS:
@@ -73,6 +75,7 @@ class TrainConfig:
             raise EdgelstmError(f"--dense-head widths must be <= {MAX_UNITS} on a microcontroller, got {self.dense_head}")
         if not (0.0 <= self.val_fraction < 0.9):
             raise EdgelstmError(f"--val-fraction must be in [0, 0.9), got {self.val_fraction}")
+        check_stack(self.stack)
         if not (self.learning_rate > 0 and np.isfinite(self.learning_rate)):
             raise EdgelstmError(f"--lr must be a positive number, got {self.learning_rate}")
 
@@ -183,13 +186,18 @@ def train_model(ds: Dataset, config: TrainConfig, *, log: Callable[[str], None] 
 
     X, y = ds.X_train, ds.y_train
     n_classes = len(ds.class_names)
+    k = check_stack(config.stack, X.shape[1])
+    # Statistics per frame feature (F values, what the C front end applies to a raw frame before it
+    # stacks); the Keras layer sees stacked steps, so it holds them tiled K times.
     mean, var = normalization_stats(X, list(ds.feature_names), log)
     keep, held = stratified_split(y, config.val_fraction, config.seed)  # val_fraction 0: nothing held out
-    X_fit, y_fit = X[keep], y[keep]
-    val = (X[held], y[held]) if len(held) >= 2 else None
+    Xs = stack_frames(X, k)
+    X_fit, y_fit = Xs[keep], y[keep]
+    val = (Xs[held], y[held]) if len(held) >= 2 else None
 
     model = build_model(
-        keras, window=X.shape[1], n_features=X.shape[2], n_classes=n_classes, config=config, mean=mean, variance=var
+        keras, window=Xs.shape[1], n_features=Xs.shape[2], n_classes=n_classes, config=config,
+        mean=np.tile(mean, k), variance=np.tile(var, k),
     )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
@@ -237,7 +245,7 @@ def train_model(ds: Dataset, config: TrainConfig, *, log: Callable[[str], None] 
             "training diverged (loss became NaN or inf)", "check the data for extreme values or lower --lr"
         )
 
-    test_acc = float_accuracy(model, ds.X_test, ds.y_test)
+    test_acc = float_accuracy(model, stack_frames(ds.X_test, k), ds.y_test)
     train_acc = float_accuracy(model, X_fit, y_fit)
     metadata = {
         "edgelstm_version": __version__,
@@ -245,9 +253,12 @@ def train_model(ds: Dataset, config: TrainConfig, *, log: Callable[[str], None] 
         "config": asdict(config),
         "class_names": list(ds.class_names),
         "feature_names": list(ds.feature_names),
-        "window": int(X.shape[1]),
-        "n_features": int(X.shape[2]),
-        "normalization": {"mean": mean.tolist(), "variance": var.tolist()},
+        "window": int(X.shape[1]),  # frames, as the data has them (before stacking)
+        "n_features": int(X.shape[2]),  # per frame
+        "stack": k,  # the Keras input is (window // stack, stack * n_features)
+        "model_input": [int(Xs.shape[1]), int(Xs.shape[2])],
+        # per frame feature (n_features values): normalise each raw frame, then stack
+        "normalization": {"mean": mean.tolist(), "variance": var.tolist(), "per": "frame_feature"},
         "data": {"file": str(ds.source), "sha256": ds.sha256, "n_train": int(len(y_fit)), "n_val": int(len(held)),
                  "n_test": int(len(ds.y_test))} | split_record(ds),
         "metrics": {

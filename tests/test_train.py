@@ -78,3 +78,27 @@ def test_train_cli_writes_model_and_metadata(radar_tiny, tmp_path, edgelstm_exe)
                           "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "epoch 1/1" in res.stderr and "float test accuracy" in res.stdout
+
+
+def test_stack_makes_input_of_stacked_steps_and_records_it(radar_tiny, tmp_path):
+    from edgelstm.data import load_dataset
+    from edgelstm.data.stack import stack_frames
+    from edgelstm.train import save_model, train_model
+
+    ds = load_dataset(radar_tiny)
+    T, F = ds.window, ds.n_features
+    k = 3  # 16 frames: 5 steps of 3 frames, 1 trailing frame unused
+    res = train_model(ds, _cfg(stack=k))
+    assert tuple(res.model.input_shape[1:]) == (T // k, k * F)
+    meta = res.metadata
+    assert meta["stack"] == k and meta["window"] == T and meta["n_features"] == F
+    assert meta["model_input"] == [T // k, k * F]
+    mean = np.asarray(meta["normalization"]["mean"])
+    assert mean.shape == (F,)  # per frame feature; the Keras layer holds it tiled K times
+    norm = res.model.get_layer("normalize")
+    assert np.allclose(np.ravel(norm.mean), np.tile(mean, k))
+    # the model's test accuracy is the one on stacked windows
+    logits = res.model.predict(stack_frames(ds.X_test, k), verbose=0)
+    assert meta["metrics"]["float_test_accuracy"] == pytest.approx(np.mean(np.argmax(logits, -1) == ds.y_test))
+    _, meta_file = save_model(res, tmp_path / "s.keras")
+    assert json.loads(meta_file.read_text())["stack"] == k

@@ -56,13 +56,16 @@ def parse_dense_head(text: str | None) -> list[int]:
               help="Early-stopping patience (epochs, on validation loss).")
 @click.option("--val-fraction", type=float, default=_DEFAULT.val_fraction, show_default=True,
               help="Training data held out for early stopping.")
+@click.option("--stack", type=int, default=_DEFAULT.stack, show_default=True,
+              help="Frames per cell step: K consecutive frames become one step of K*F features "
+                   "(the cell runs every Kth frame; trailing window %% K frames unused).")
 @click.option("--test-fraction", type=float, default=None, help="Split a dataset that has no test split.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=_DEFAULT.seed, show_default=True,
               help="Random seed (training is reproducible).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output model, e.g. model.keras.")
 @output_options()
 def train_command(data_path, cell, units, layers, bidirectional, dense_head, reset_after, epochs, batch_size,
-                  learning_rate, patience, val_fraction, test_fraction, seed, out_path, out: Output):
+                  learning_rate, patience, val_fraction, stack, test_fraction, seed, out_path, out: Output):
     """Train a float LSTM/GRU classifier; writes MODEL.keras and MODEL.json (metadata).
 
     The per-feature normalisation is learned from the training split and stored in the model.
@@ -71,7 +74,7 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
     config = TrainConfig(
         cell=cell, units=units, layers=layers, bidirectional=bidirectional, dense_head=parse_dense_head(dense_head),
         reset_after=reset_after, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        patience=patience, val_fraction=val_fraction, seed=seed,
+        patience=patience, val_fraction=val_fraction, seed=seed, stack=stack,
     )
     config.validate()
     if Path(out_path).suffix != ".keras":  # ".keras" alone has no suffix: it is a hidden file's name
