@@ -13,11 +13,11 @@ __all__ = ["__version__", "load_int8_model", "load_dataset", "Int8Model"]
 
 def __getattr__(name):  # lazy: `import edgelstm` stays cheap for the CLI
     if name in ("load_int8_model", "Int8Model"):
-        from . import model
+        from . import model  # lazy: loads numpy and the simulator; `import edgelstm` stays cheap
 
         return getattr(model, name)
     if name == "load_dataset":
-        from .data import load_dataset
+        from .data import load_dataset  # lazy: as above
 
         return load_dataset
     raise AttributeError(f"module 'edgelstm' has no attribute {name!r}")

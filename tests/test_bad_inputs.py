@@ -342,7 +342,7 @@ def _cases() -> list[Case]:
 CASES = _cases()
 COMMANDS = ["data radar", "data inspect", "train", "quantize", "simulate", "export-c", "verify", "report"]
 
-# Negative seeds once reached numpy (ValueError in synth.random_int8_inputs) as an internal error.
+# Negative seeds once reached numpy (ValueError in the random-input recipe, now data.random_inputs) as an internal error.
 CASES += [
     Case("export-c", "negative --seed",
          ("export-c", "{w}/model.tflite", "--out", "{w}/o", "--seed", "-1"), ("--seed",)),

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import EdgelstmError
 from ..fsutil import atomic_path
+from ..plotting import pyplot, quiet_plotting
 from .dataset import Dataset
 
 _DOPPLER_NAME = re.compile(r"^doppler_(-?\d+)$")
@@ -134,17 +135,12 @@ def plot_examples(ds: Dataset, path: str | Path, *, split: str = "train") -> Pat
     amplitude and range traces of three sequences per class. Other data: a heat map of all
     features vs frame.
     """
-    from ..report.plots import quiet_plotting  # lazy: matplotlib setup; importing report loads its stage
-
     with quiet_plotting():
         return _plot_examples(ds, path, split=split)
 
 
 def _plot_examples(ds: Dataset, path: str | Path, *, split: str) -> Path:
-    import matplotlib  # lazy: matplotlib (only --plot needs it)
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # lazy: matplotlib
+    plt = pyplot()
 
     X, y, lengths = ds.split(split)
     names = ds.feature_names

@@ -10,10 +10,13 @@ crash on some inputs) kills only this process.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from edgelstm._tf import import_tf, import_tf_keras
 
 
 def build_twin(tf_keras, spec: dict, weights: dict[str, np.ndarray]):
@@ -41,11 +44,7 @@ def build_twin(tf_keras, spec: dict, weights: dict[str, np.ndarray]):
 
 
 def main(job: Path) -> int:
-    import os
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from edgelstm._tf import import_tf, import_tf_keras
-
     tf = import_tf()
     tf_keras = import_tf_keras()
     spec = json.loads((job / "spec.json").read_text())

@@ -13,11 +13,14 @@ layer name and class, with what to change.
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._tf import import_keras
 from ..errors import ModelError, UnsupportedError
 from ..fsutil import require_file
 
@@ -84,7 +87,7 @@ def _hdf5_problem(p: Path) -> str:
     """Why an HDF5 file is not something `quantize` reads, with the way to a .keras file."""
     version, has_model = "", None
     try:
-        import h5py
+        import h5py  # lazy: h5py (ships with tensorflow; only to tailor an error message)
 
         with h5py.File(p, "r") as f:
             has_model = "model_config" in f.attrs
@@ -103,9 +106,6 @@ def _hdf5_problem(p: Path) -> str:
 
 
 def _saved_keras_version(p: Path) -> str:
-    import json
-    import zipfile
-
     try:
         with zipfile.ZipFile(p) as z:
             return str(json.loads(z.read("metadata.json")).get("keras_version", ""))
@@ -115,8 +115,6 @@ def _saved_keras_version(p: Path) -> str:
 
 def load_keras_model(path: str | Path):
     """Load a ``.keras`` file with Keras 3; one-line errors for missing/corrupt/foreign files."""
-    from .._tf import import_keras
-
     p = require_file(path, "model file")
     head = p.read_bytes()[:8]
     if p.suffix == ".tflite" or head[4:8] == b"TFL3":
@@ -126,8 +124,6 @@ def load_keras_model(path: str | Path):
     if head[:2] != b"PK":
         kind = "a PNG image" if head == b"\x89PNG\r\n\x1a\n" else "not a zip archive"
         raise ModelError(f"'{p}' is not a Keras .keras model ({kind})")
-    import zipfile
-
     try:
         with zipfile.ZipFile(p) as z:
             names = set(z.namelist())
@@ -192,8 +188,6 @@ def _layer_chain(model, source: str) -> list:
     Walks the functional graph (not ``model.layers``, which lists a layer applied twice only
     once and leaves out operations such as ``x * 2`` written on Keras tensors).
     """
-    from .._tf import import_keras
-
     keras = import_keras()
     try:
         inputs, outputs = model.inputs, model.outputs

@@ -5,12 +5,12 @@ Each function takes the report dict and a path; ``render_figures`` draws them al
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 from pathlib import Path
 
 import numpy as np
+
+from ..plotting import pyplot as _plt
+from ..plotting import quiet_plotting
 
 FIGURES = {
     "accuracy": "accuracy.png",
@@ -25,15 +25,6 @@ FIGURES = {
 FLOAT_C = "#1f77b4"
 INT8_C = "#d62728"
 DPI = 100
-
-
-def _plt():
-    import matplotlib  # lazy: matplotlib (optional, heavy; only the report and data inspect --plot draw)
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # lazy: matplotlib, after choosing the Agg backend
-
-    return plt
 
 
 def _nan(v):
@@ -325,11 +316,3 @@ def render_figures(rep: dict, out_dir: Path) -> list[str]:
     return files
 
 
-@contextlib.contextmanager
-def quiet_plotting():
-    """No warnings on the user's terminal from drawing: class names in a script the font lacks
-    (emoji: "Glyph ... missing") are drawn as boxes, extreme values clip."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.filterwarnings("ignore", message=r".*Glyph .* missing", category=UserWarning)
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        yield
