@@ -23,9 +23,13 @@ _CALIB = CalibrationConfig()
               help="Seed for drawing the calibration set.")
 @click.option("--tflm-samples", type=click.IntRange(min=0), default=None,
               help="Test sequences checked against TFLite Micro (default all; 0 skips the check).")
+@click.option("--stack", type=int, default=None,
+              help="Frames per cell step (K frames of F features = one step of K*F), for a model whose "
+                   "training metadata does not say (ONNX, a foreign Keras model). Default: the metadata's, else 1.")
 @output_options()
-def quantize_command(model, data_path, out_path, calib_samples, calib_percentile, seed, tflm_samples, out: Output):
-    """Quantize MODEL (.keras from `edgelstm train`) to a full-integer int8 .tflite.
+def quantize_command(model, data_path, out_path, calib_samples, calib_percentile, seed, tflm_samples, stack,
+                     out: Output):
+    """Quantize MODEL (.keras from `edgelstm train`, or .onnx from PyTorch & co.) to an int8 .tflite.
 
     LSTM layers become TFLite Micro's fused UNIDIRECTIONAL_SEQUENCE_LSTM (via the TFLite
     converter, run in a child process); GRU layers become edgelstm's integer GRU custom op.
@@ -35,7 +39,7 @@ def quantize_command(model, data_path, out_path, calib_samples, calib_percentile
     res = quantize_model(
         model, data_path, out_path,
         calib=CalibrationConfig(samples=calib_samples, percentile=calib_percentile, seed=seed),
-        tflm_samples=tflm_samples, log=out.note,
+        tflm_samples=tflm_samples, log=out.note, stack=stack,
     )
     drop = (res.float_accuracy - res.int8_accuracy) * 100
     out.result(f"float accuracy: {res.float_accuracy:.4f}")
@@ -58,5 +62,6 @@ def quantize_command(model, data_path, out_path, calib_samples, calib_percentile
         "tflm": res.tflm,
         "model_bytes": size,
         "architecture": res.model.ir.describe(),
+        "stack": res.model.stack,
         "seconds": {k: round(v, 2) for k, v in res.seconds.items()},
     })

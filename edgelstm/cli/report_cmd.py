@@ -10,7 +10,7 @@ from .base import Output, cli, default_of, output_options
 
 
 @cli.command("report")
-@click.argument("keras_model", metavar="MODEL.keras", type=click.Path(dir_okay=False))
+@click.argument("keras_model", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("int8_model", metavar="MODEL_int8.tflite", type=click.Path(dir_okay=False))
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Dataset (.npz or .csv).")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=True, dir_okay=True),
@@ -21,7 +21,7 @@ from .base import Output, cli, default_of, output_options
 @click.option("--samples", type=int, default=None, help="Only the first N sequences of the split.")
 @output_options()
 def report_command(keras_model, int8_model, data_path, out_dir, c_dir, split, samples, out: Output):
-    """Compare MODEL.keras with its int8 MODEL_int8.tflite on a data split: what int8 costs, and where.
+    """Compare the float MODEL (.keras or .onnx) with its int8 MODEL_int8.tflite: what int8 costs, and where.
 
     \b
     Writes OUT/index.html (self-contained, figures alongside), the figures as PNGs and
@@ -32,7 +32,7 @@ def report_command(keras_model, int8_model, data_path, out_dir, c_dir, split, sa
       - per-layer and per-gate quantization figures: saturated gate pre-activations, cell/state
         range used vs available, calibrated ranges and scales;
       - with --c-dir, the deployment figures of the exported C (weights, state, footprint).
-    The int8 accuracy is exactly `edgelstm simulate`'s, the float accuracy exactly Keras'.
+    The int8 accuracy is exactly `edgelstm simulate`'s, the float accuracy exactly Keras' (onnxruntime's for .onnx).
     """
     if samples is not None and samples < 1:
         raise EdgelstmError(f"--samples must be >= 1, got {samples}")
