@@ -1,5 +1,6 @@
 /*
- * edgelstm_gru_step_s8_s16.c - one time step of edgelstm's integer GRU.
+ * edgelstm_gru_step_s8_s16.c - one time step of edgelstm's integer GRU: reset, the entry point,
+ * and the step of the portable path.
  *
  * The specification is the docstring of edgelstm/sim/gru.py (run_gru is the bit-exact
  * reference); docs/gru_spec.md explains it. Per unit j (MBQM = MultiplyByQuantizedMultiplier,
@@ -23,10 +24,17 @@
  * simulator's wrap_int32(acc) does. Bounds of the element-wise products (all int32, no
  * overflow): r * ah_h and r * h16 are below 2^15 * 2^15 = 2^30; z * (h16 - n) is at most
  * 32767 * 65535 < 2^31.
+ *
+ * Order of work (every path computes the same values; edgelstm_gru_step_s8_s16.h lists the path
+ * files, edgelstm_config.h chooses): the entry point prepares what does not depend on the row
+ * (edgelstm_gru_prepare) and calls the path's edgelstm_gru_step_path_s8_s16, which
+ *   1. widens x once and runs the input side of all 3U rows (ax, requantised per row);
+ *   2. widens the old h8 and runs the recurrent rows of z and r; z, r = sigmoid(ax + ah);
+ *   3. the candidate's pre-activation: reset_after = 1 the candidate's recurrent rows on the old
+ *      h8, times r; reset_after = 0 the candidate's rows on (r h)8;
+ *   4. per unit n = tanh, h16 and h8 (edgelstm_gru_update_c).
  */
-#include "edgelstm_runtime.h"
-#include "edgelstm_fixedpoint.h"
-#include "edgelstm_dot_s8.h"
+#include "edgelstm_gru_step_s8_s16.h"
 
 void edgelstm_gru_reset_s8_s16(const edgelstm_gru_params_s8_s16_t *p, int8_t *h8, int16_t *h16)
 {
@@ -36,6 +44,20 @@ void edgelstm_gru_reset_s8_s16(const edgelstm_gru_params_s8_s16_t *p, int8_t *h8
         h16[u] = 0;
     }
 }
+
+/* The entry point of every path: the step's prepared numbers, then the path's step. */
+void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_t *x, int8_t *h8, int16_t *h16,
+                              int16_t *scratch)
+{
+    edgelstm_gru_prepared_t q;
+    const int32_t ok = edgelstm_gru_prepare(p, scratch, &q);
+    EDGELSTM_DEBUG_ASSERT(ok);
+    edgelstm_gru_step_path_s8_s16(p, &q, x, h8, h16);
+}
+
+#if !defined(EDGELSTM_GRU_OWN_PATH)
+/* ---- the portable path: C99 the compiler schedules (also SSE2's: its 4-row products are the
+ * LSTM's kernel edgelstm_lstm_dot, in intrinsics) ---------------------------------------------- */
 
 /* Rows [0, rows) of a gate product, sat16(MBQM(dot + bias, m, s)) in Q3.12, into out: the
  * weights w are groups of 4 rows (zero rows pad the last group) in the LSTM's unit layout
@@ -73,24 +95,16 @@ static void edgelstm_gru_rows(const uint8_t *w, const uint32_t *vw, int32_t n, i
     }
 }
 
-/* Bytes of one side's weights for `rows` rows of n columns (groups of 4 rows). */
-static int32_t edgelstm_gru_group_bytes(int32_t rows, int32_t n)
-{
-    return ((rows + 3) >> 2) * 4 * n;
-}
-
-void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_t *x, int8_t *h8, int16_t *h16,
-                              int16_t *scratch)
+void edgelstm_gru_step_path_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const edgelstm_gru_prepared_t *q,
+                                   const int8_t *x, int8_t *h8, int16_t *h16)
 {
     const int32_t n_units = p->units;
     const int32_t n_in = p->input_size;
-    const int32_t out_shift = 15 - p->hidden_frac_bits;
-    int16_t *ax = scratch;                  /* (3U) W x + bx in Q3.12; z, r become the gates (Q0.15) */
-    int16_t *ah = scratch + 3 * n_units;    /* (2U) U h8 + bh in Q3.12 */
-    /* (2 max(F, U) + 1) the widened x, later h8 / r h8, 4-byte aligned */
-    uint32_t *vw = (uint32_t *)(void *)((int8_t *)(scratch + 5 * n_units) + (((uintptr_t)(scratch + 5 * n_units)) & 2u));
+    int16_t *ax = q->ax;
+    int16_t *ah = q->ah;
+    uint32_t *vw = q->vw;
     const uint8_t *wh = (const uint8_t *)p->weights_h;
-    const uint8_t *wh_n = wh + edgelstm_gru_group_bytes(2 * n_units, n_units); /* the candidate's rows */
+    const uint8_t *wh_n = q->wh_n;
     const int32_t *bias_h = p->bias_h;      /* NULL: no recurrent biases */
     int32_t corr;
     int32_t u;
@@ -126,7 +140,7 @@ void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_
          * recurrent bias on the candidate without reset_after (the spec's U_h (r h)). */
         for (u = 0; u < n_units; ++u) {
             h8[u] = (int8_t)edgelstm_sat8(
-                edgelstm_rounding_divide_by_pot((int32_t)ax[n_units + u] * (int32_t)h16[u], 30 - p->hidden_frac_bits));
+                edgelstm_rounding_divide_by_pot((int32_t)ax[n_units + u] * (int32_t)h16[u], q->rh_shift));
         }
         (void)edgelstm_widen_s8(h8, n_units, vw, &corr);
         edgelstm_gru_rows(wh_n, vw, n_units, -128 * corr, n_units, 0, p->multiplier_h + 2 * n_units,
@@ -138,10 +152,7 @@ void edgelstm_gru_step_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const int8_
 
     /* 4. Candidate, state update h16 = n + z (h16 - n), output h8. */
     for (u = 0; u < n_units; ++u) {
-        const int32_t n = edgelstm_tanh_q15_in(ax[2 * n_units + u] * 3); /* = edgelstm_tanh_int16(., 0, 0) */
-        const int32_t z = ax[u];
-        const int32_t s = edgelstm_sat16(n + edgelstm_rounding_divide_by_pot(z * ((int32_t)h16[u] - n), 15));
-        h16[u] = (int16_t)s;
-        h8[u] = (int8_t)edgelstm_sat8(edgelstm_rounding_divide_by_pot(s, out_shift));
+        edgelstm_gru_update_c(ax[u], ax[2 * n_units + u], q->out_shift, h16 + u, h8 + u);
     }
 }
+#endif /* !EDGELSTM_GRU_OWN_PATH */
