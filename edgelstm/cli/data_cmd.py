@@ -10,6 +10,8 @@ import click
 from ..data import load_dataset, save_dataset
 from ..data.inspect import format_summary, plot_examples, summarize
 from ..data.radar import FEATURE_SETS, RadarConfig, generate_radar
+from ..data.radar.raw import RawConfig, generate_raw_radar, save_raw
+from ..frontend import FRONT_ENDS, extract_dataset
 from ..data.split import DEFAULT_TEST_FRACTION
 from ..errors import EdgelstmError
 from ..fsutil import check_output_path
@@ -76,11 +78,14 @@ def data_group() -> None:
               show_default=True, help="Test sequences.")
 @click.option("--frames", type=click.IntRange(1, 100_000), default=default_of(generate_radar, "frames"),
               show_default=True, help="Frames per sequence (T).")
-@click.option("--features", type=click.Choice(FEATURE_SETS), default=default_of(generate_radar, "features"),
+@click.option("--features", type=click.Choice(FEATURE_SETS + ("raw",)), default=default_of(generate_radar, "features"),
               show_default=True,
               help="doppler: micro-Doppler spectrum (dB) + range + amplitude per frame; "
-              "track: amplitude (dB) and range (m) per frame.")
+              "track: amplitude (dB) and range (m) per frame; raw: the int16 ADC samples (N, T, chirps, samples) "
+              "for 'edgelstm data features' (docs/raw_radar.md).")
 @_sensor_options
+@click.option("--samples-per-chirp", type=click.IntRange(8, 1024), default=RawConfig.samples_per_chirp,
+              show_default=True, help="ADC samples per chirp (--features raw; a power of two).")
 @click.option("--variable-length", is_flag=True,
               help="Random true lengths in [T/2, T], pre-padded with 0.0.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=default_of(generate_radar, "seed"),
@@ -100,6 +105,9 @@ def radar_cmd(out: Output, **opts) -> None:
     check_output_path(opts["out_path"], what="dataset file")
     cfg = _radar_config(opts)
     cfg.validate()  # before the progress bar: bad settings are one line, nothing written
+    if opts["features"] == "raw":
+        _raw_radar(out, cfg, opts)
+        return
 
     n_total = opts["n_train"] + opts["n_test"]
     t0 = time.perf_counter()
@@ -141,6 +149,78 @@ def radar_cmd(out: Output, **opts) -> None:
             "params": ds.params,
         }
     )
+
+
+def _raw_radar(out: Output, cfg: RadarConfig, opts: dict) -> None:
+    """--features raw: the ADC samples themselves (edgelstm/data/radar/raw.py)."""
+    if opts["variable_length"]:
+        raise EdgelstmError("--variable-length is not available with --features raw", "drop --variable-length")
+    raw = RawConfig(samples_per_chirp=opts["samples_per_chirp"])
+    raw.validate()
+    n_total = opts["n_train"] + opts["n_test"]
+    t0 = time.perf_counter()
+    with out.progress(length=n_total, label="simulating raw radar") as bar:
+        ds = generate_raw_radar(n_train=opts["n_train"], n_test=opts["n_test"], frames=opts["frames"], config=cfg,
+                                raw=raw, seed=opts["seed"], progress=bar.update)
+    save_raw(ds, opts["out_path"])
+    seconds = time.perf_counter() - t0
+    shape = ds.X_train.shape
+    out.result(f"wrote {opts['out_path']}: {shape[0]} train + {len(ds.X_test)} test sequences x {shape[1]} frames x "
+               f"{shape[2]} chirps x {shape[3]} samples (int16 ADC) in {seconds:.1f} s")
+    out.result(f"  range bin {raw.range_bin_m:g} m, ADC noise {raw.adc_noise_lsb:g} LSB, {raw.adc_bits}-bit; "
+               f"extract features with: edgelstm data features {opts['out_path']} --front-end doppler --out FEATS.npz")
+    out.emit_json({"out": str(opts["out_path"]), "n_train": int(shape[0]), "n_test": int(len(ds.X_test)),
+                   "frames": int(shape[1]), "chirps": int(shape[2]), "samples": int(shape[3]), "features": "raw",
+                   "classes": ds.class_names, "seconds": round(seconds, 3), "params": ds.params})
+
+
+@data_group.command("features")
+@click.argument("raw_file", type=click.Path(dir_okay=False))
+@click.option("--front-end", "front_end", type=click.Choice(FRONT_ENDS), required=True,
+              help="The feature chain (doppler: range FFT, gate, Doppler FFT, dB, range, amplitude).")
+@click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False), help="Output feature .npz.")
+@click.option("--float", "use_float", is_flag=True,
+              help="Compute the features in float64 (the accuracy reference) instead of the fixed-point chain "
+              "that the exported C runs.")
+@click.option("--antenna", default=None, metavar="INDEX|sum",
+              help="For (N, T, chirps, samples, antennas) recordings: the antenna to use, or 'sum'. [default: 0]")
+@click.option("--doppler-bins", type=int, default=None, help="Doppler bins (power of two) [default: the file's, or 16].")
+@click.option("--range-bin-m", type=float, default=None,
+              help="Metres per range bin [default: the file's radar parameters, else 1].")
+@click.option("--noise-lsb", type=float, default=None,
+              help="ADC noise (LSB) referred to as 0 dB [default: the file's, else 1].")
+@click.option("--gate-chirp", type=int, default=None, help="Chirp that locates the range gate [default: 0].")
+@click.option("--min-gate", type=int, default=None, help="Lowest range bin of the gate [default: 1, skips DC].")
+@click.option("--max-gate", type=int, default=None, help="Highest range bin of the gate [default: samples/2 - 1].")
+@output_options()
+def features_cmd(out: Output, raw_file: str, front_end: str, out_path: str, use_float: bool, antenna, **overrides) -> None:
+    """Raw ADC frames (N, T, chirps, samples[, antennas]) int16 -> a feature dataset (docs/raw_radar.md).
+
+    \b
+    The features are those of 'data radar --features doppler' (Doppler bins in dB, range_m,
+    amplitude_db), computed by the integer front end that export-c emits as NAME_frontend.c
+    (bit for bit), or in float64 with --float. The front-end spec is stored in the file and
+    travels through train and quantize into the .tflite.
+    """
+    if Path(out_path).suffix.lower() != ".npz":
+        raise EdgelstmError(f"--out '{out_path}' must be a file name ending in .npz", "e.g. --out feats.npz")
+    check_output_path(out_path, what="dataset file")
+    if antenna is not None and antenna != "sum" and not str(antenna).isdigit():
+        raise EdgelstmError(f"--antenna '{antenna}' is neither an index nor 'sum'", "e.g. --antenna 0 or --antenna sum")
+    ant = antenna if antenna in (None, "sum") else int(antenna)
+    t0 = time.perf_counter()
+    ds = extract_dataset(raw_file, front_end=front_end, use_float=use_float, antenna=ant, **overrides)
+    save_dataset(ds, out_path)
+    seconds = time.perf_counter() - t0
+    fe = ds.params["front_end"]
+    out.result(f"wrote {out_path}: {len(ds.X_train)} train + {len(ds.X_test)} test sequences x {ds.window} frames x "
+               f"{ds.n_features} features ({front_end}, {ds.params['front_end_arithmetic']}) in {seconds:.1f} s")
+    out.result(f"  front end: {fe['chirps']} chirps x {fe['samples']} samples, {fe['doppler_bins']} Doppler bins, "
+               f"range bin {fe['range_bin_m']:g} m, gate from chirp {fe['gate_chirp']} in bins "
+               f"{fe['min_gate']}..{fe['max_gate']}")
+    out.emit_json({"out": str(out_path), "n_train": len(ds.X_train), "n_test": len(ds.X_test), "frames": ds.window,
+                   "n_features": ds.n_features, "feature_names": ds.feature_names, "classes": ds.class_names,
+                   "front_end": fe, "arithmetic": ds.params["front_end_arithmetic"], "seconds": round(seconds, 3)})
 
 
 @data_group.command("inspect")

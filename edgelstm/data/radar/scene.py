@@ -13,9 +13,11 @@ from .targets import TARGET_MODELS
 _R_END_MIN_M = 1.5  # approaching targets stop no closer than this at the end of the sequence
 
 
-def simulate_returns(rng, y, frames, cfg):
+def simulate_returns(rng, y, frames, cfg, detail=None):
     """The slow-time return ``x`` (n, T, M) of the range gate and the tracker's range (n, T) in m
-    for the labels ``y`` of one chunk."""
+    for the labels ``y`` of one chunk. ``detail`` (a dict, for the raw ADC model in :mod:`.raw`)
+    receives the noise-free return ``clean``, the true range ``range_true`` (n, T), the spike mask
+    ``spikes`` and their levels ``spike_level``; the random draws are the same with or without it."""
     n = len(y)
     M = cfg.chirps_per_frame
     k = np.float32(4.0 * np.pi / cfg.wavelength_m)  # phase per metre of range: 4 pi / lambda
@@ -47,6 +49,9 @@ def simulate_returns(rng, y, frames, cfg):
         range_m[idx] = geo["range"]
 
     x += _clutter(rng, n, t, k, cfg)
+    if detail is not None:
+        detail["clean"] = x.copy()
+        detail["range_true"] = range_m.copy()
     x += ((rng.standard_normal((n, frames, M)) + 1j * rng.standard_normal((n, frames, M))) / np.sqrt(2)).astype(
         np.complex64
     )  # complex noise, unit power per chirp (the 0 dB reference)
@@ -58,6 +63,9 @@ def simulate_returns(rng, y, frames, cfg):
         level = np.sqrt(10 ** (rng.uniform(*cfg.spike_db_range, size=(n_sp, 1)) / 10) / 2)
         burst = level * (rng.standard_normal((n_sp, M)) + 1j * rng.standard_normal((n_sp, M)))
         x[spikes] += burst.astype(np.complex64)
+    if detail is not None:
+        detail["spikes"] = spikes
+        detail["spike_level"] = level[:, 0] if n_sp else np.zeros(0)
 
     # Tracker range: quantised to range bins c/(2B), plus tracker noise; it jumps on spikes.
     res = cfg.range_resolution_m
