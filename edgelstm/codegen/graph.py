@@ -127,12 +127,14 @@ def _check_gru(qm: QuantModel, op, where: str) -> None:
                 raise UnsupportedError(f"{where}: gate {g} {what} multipliers are neither per row nor per tensor")
             for s in np.asarray(fc.shift).reshape(-1).tolist():
                 _check_shift(s, -31, 31, f"gate {g} {what} shift", where)
+            for m in np.asarray(fc.multiplier).reshape(-1).tolist():  # the per-row SMMLAR requantisation
+                _check_multiplier(m, f"gate {g} {what} multiplier", where)
         if gate.recurrent_fc.input_offset != 0:
             raise UnsupportedError(f"{where}: GRU hidden zero point must be 0")
     if len({g.input_fc.input_offset for g in op.gates.values()}) != 1:
         raise UnsupportedError(f"{where}: gates disagree on the input zero point")
     if op.reset_after:
-        _check_shift(op.reset_mul.shift, -31, 31, "reset multiplier shift", where)
+        _check_lstm_mul(op.reset_mul, "reset", where, (0, 0), (-32768, 32767))  # sat16(MBQM(r * ah_h))
 
 
 def _check_fully_connected(qm: QuantModel, op, where: str) -> None:
