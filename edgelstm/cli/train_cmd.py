@@ -10,7 +10,12 @@ import numpy as np
 from ..data import load_dataset
 from ..errors import EdgelstmError
 from ..fsutil import check_output_path
-from ..train import CELLS, TrainConfig, metadata_path, save_model, train_model
+from ..train import (
+    CELLS, CLASS_WEIGHT_MODES, LR_SCHEDULES, TrainConfig, choose_stack, metadata_path, save_model, train_model,
+)
+from ..train.plan import (
+    BASE_EPOCHS, IMBALANCE_RATIO, MAX_BATCH, MIN_BATCH, MIN_STEPS, SMALL_DATA, STACK_ABOVE, STACK_TARGET_STEPS,
+)
 from .base import Output, cli, output_options
 
 # The options' defaults are TrainConfig's (one place); --help shows them.
@@ -35,6 +40,19 @@ def parse_dense_head(text: str | None) -> list[int]:
     return out
 
 
+def parse_stack(text) -> int | None:
+    """``"auto"`` -> None (chosen from the window), else the integer K >= 1."""
+    if text is None or str(text).strip().lower() == "auto":
+        return None
+    try:
+        k = int(str(text).strip())
+    except ValueError:
+        raise EdgelstmError(f"--stack '{text}' is not a number of frames", "use e.g. --stack 10, or --stack auto") from None
+    if k < 1:
+        raise EdgelstmError(f"--stack must be an integer >= 1 or auto, got {k}")
+    return k
+
+
 @cli.command("train")
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Dataset (.npz or .csv).")
 @click.option("--cell", type=click.Choice(CELLS), default=_DEFAULT.cell, show_default=True, help="Recurrent cell.")
@@ -47,34 +65,48 @@ def parse_dense_head(text: str | None) -> list[int]:
     "--reset-after/--no-reset-after", default=_DEFAULT.reset_after, show_default=True,
     help="GRU formulation (Keras' default on).",
 )
-@click.option("--epochs", type=int, default=_DEFAULT.epochs, show_default=True,
-              help="Maximum epochs (early stopping may end sooner).")
-@click.option("--batch-size", type=int, default=_DEFAULT.batch_size, show_default=True)
+@click.option("--epochs", type=int, default=None, show_default="auto",
+              help="Maximum epochs (early stopping may end sooner); auto: enough for the planned steps.")
+@click.option("--steps", type=int, default=None, show_default="auto",
+              help=f"Optimizer steps to plan for (rounded up to whole epochs); auto: at least {MIN_STEPS}, "
+                   f"and never fewer than {BASE_EPOCHS} epochs.")
+@click.option("--batch-size", type=int, default=None, show_default="auto",
+              help=f"auto: training sequences / 8 within {MIN_BATCH}..{MAX_BATCH}.")
 @click.option("--lr", "learning_rate", type=float, default=_DEFAULT.learning_rate, show_default=True,
-              help="Adam learning rate.")
-@click.option("--patience", type=int, default=_DEFAULT.patience, show_default=True,
-              help="Early-stopping patience (epochs, on validation loss).")
-@click.option("--val-fraction", type=float, default=_DEFAULT.val_fraction, show_default=True,
-              help="Training data held out for early stopping.")
-@click.option("--stack", type=int, default=_DEFAULT.stack, show_default=True,
-              help="Frames per cell step: K consecutive frames become one step of K*F features "
-                   "(the cell runs every Kth frame; trailing window %% K frames unused).")
+              help="Adam (peak) learning rate.")
+@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=_DEFAULT.lr_schedule, show_default=True,
+              help="cosine: decay to 0 over the planned steps.")
+@click.option("--patience", type=int, default=None, show_default="auto",
+              help="Early-stopping patience (epochs without a better validation accuracy/loss); "
+                   "auto: a quarter of the epochs.")
+@click.option("--val-fraction", type=float, default=None, show_default="auto",
+              help=f"Training data held out for early stopping; auto: 0.2 below {SMALL_DATA} sequences, else 0.1.")
+@click.option("--class-weights", type=click.Choice(CLASS_WEIGHT_MODES), default=_DEFAULT.class_weights,
+              show_default=True, help=f"auto: balanced weights when a class has > {IMBALANCE_RATIO}x another's sequences.")
+@click.option("--stack", default="auto", show_default=True,
+              help="Frames per cell step: K consecutive frames become one step of K*F features (the cell runs "
+                   f"every Kth frame; trailing window %% K frames unused); auto: 1 up to {STACK_ABOVE} frames, "
+                   f"else about window/{STACK_TARGET_STEPS}.")
 @click.option("--test-fraction", type=float, default=None, help="Split a dataset that has no test split.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=_DEFAULT.seed, show_default=True,
               help="Random seed (training is reproducible).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output model, e.g. model.keras.")
 @output_options()
-def train_command(data_path, cell, units, layers, bidirectional, dense_head, reset_after, epochs, batch_size,
-                  learning_rate, patience, val_fraction, stack, test_fraction, seed, out_path, out: Output):
+def train_command(data_path, cell, units, layers, bidirectional, dense_head, reset_after, epochs, steps, batch_size,
+                  learning_rate, lr_schedule, patience, val_fraction, class_weights, stack, test_fraction, seed,
+                  out_path, out: Output):
     """Train a float LSTM/GRU classifier; writes MODEL.keras and MODEL.json (metadata).
 
     The per-feature normalisation is learned from the training split and stored in the model.
-    Prints per-epoch progress and the final float test accuracy.
+    Settings left at auto are chosen from the data (printed as "plan:" and "why:" lines); an
+    explicit flag wins. Prints per-epoch progress and the final float test accuracy.
     """
+    k = parse_stack(stack)
     config = TrainConfig(
         cell=cell, units=units, layers=layers, bidirectional=bidirectional, dense_head=parse_dense_head(dense_head),
-        reset_after=reset_after, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        patience=patience, val_fraction=val_fraction, seed=seed, stack=stack,
+        reset_after=reset_after, epochs=epochs, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+        lr_schedule=lr_schedule, patience=patience, val_fraction=val_fraction, class_weights=class_weights,
+        seed=seed, stack=k or 1,
     )
     config.validate()
     if Path(out_path).suffix != ".keras":  # ".keras" alone has no suffix: it is a hidden file's name
@@ -88,6 +120,14 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
     if empty:
         out.note(f"note: class(es) {', '.join(empty)[:120]} have no training sequences; the model still gets "
                  f"{ds.n_classes} outputs (integer labels are class indices 0..C-1: renumber them to drop unused ones)")
+    if k is None:  # --stack auto
+        k, why = choose_stack(ds.window)
+        config.stack = k
+        out.note(f"stack {why}")
+    config.validate()
+    if ds.window < config.stack:
+        raise EdgelstmError(f"--stack {config.stack} is longer than the window ({ds.window} frames)",
+                            f"use --stack <= {ds.window}")
     out.note(
         f"training {'Bi' if bidirectional else ''}{cell.upper()} {layers}x{units} on {len(ds.y_train)} sequences "
         f"of {ds.window} frames x {ds.n_features} features, {ds.n_classes} classes"
@@ -104,4 +144,6 @@ def train_command(data_path, cell, units, layers, bidirectional, dense_head, res
         "float_train_accuracy": m["float_train_accuracy"],
         "epochs_run": m["epochs_run"],
         "train_seconds": m["train_seconds"],
+        "stack": result.metadata["stack"],
+        "plan": result.metadata["plan"],
     })
