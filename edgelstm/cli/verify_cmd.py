@@ -61,7 +61,13 @@ def verify_cmd(export_dir: str, data_path: str | None, samples: int, target: str
     ok = rep["mismatches"] == 0 and rep["argmax_mismatches"] == 0 and not rep.get("front_end_mismatches")
     out.result(f"{rep['name']} on {rep['target']} ({rep['compiler']}), {rep['samples']} windows ({rep['inputs']}): "
                f"{rep['mismatches']} mismatching bytes of {rep['compared_bytes']} compared ({paths})")
-    if rep.get("front_end_mismatches") is not None:
+    if rep.get("front_end") == "raw":  # issue 16: NAME_frontend on raw ADC frames
+        ipf = rep.get("front_end_instructions_per_frame")
+        out.result(f"  raw front end ({rep['name']}_frontend, {rep['chirps']} chirps x {rep['samples_per_chirp']} samples): "
+                   f"{rep['front_end_mismatches']} mismatching bytes of {rep['front_end_compared_bytes']}"
+                   + (f"; {ipf:,.0f} instructions per frame, {rep['front_end_flash_bytes']} B flash, "
+                      f"{rep['front_end_ram_bytes']} B RAM" if ipf is not None else ""))
+    elif rep.get("front_end_mismatches") is not None:
         out.result(f"  float front end ({rep['name']}_quantize_frame on the raw data): {rep['front_end_mismatches']} "
                    f"mismatching bytes of {rep['front_end_compared_bytes']}")
     for m in rep["first_mismatches"]:

@@ -32,6 +32,7 @@ from ..errors import EdgelstmError
 from ..fsutil import atomic_dir, require_file, sha256_file
 from ..model import Int8Model, load_int8_model
 from .cwriter import C_KEYWORDS, is_c_identifier, to_c_identifier
+from .frontend_c import add_front_end
 from .graph import check_supported, stream_plan
 from .manifest import MANIFEST, ExportManifest, StateField, TestVectors, listed_files
 from .model_c import HeaderInfo, generate_model_source
@@ -242,6 +243,10 @@ def export_model(
         "Makefile": makefile(name, lib_sources, headers, __version__),
         "CMakeLists.txt": cmakelists(name, lib_sources, __version__),
     }
+    front_end = add_front_end(model, name, plan is not None, generated, lib_sources)  # raw radar front end (issue 16)
+    if front_end is not None:
+        generated["Makefile"] = makefile(name, lib_sources, headers, __version__)
+        generated["CMakeLists.txt"] = cmakelists(name, lib_sources, __version__)
     host = Layout(
         texts=generated,
         copies={**{p.name: p for p in runtime}, **({model_copy: Path(model_path)} if model_path is not None else {})},
@@ -282,6 +287,7 @@ def export_model(
         board=layout.board,
         arduino=layout.arduino,
         include_dirs=layout.include_dirs,
+        front_end=front_end,
     )
     # An earlier export's own files are replaced; anything else in the folder (the user's files,
     # build products) is kept.

@@ -134,6 +134,12 @@ def _list_of(check: Callable[[Any], Any]) -> Callable[[Any], list]:
     return check_list
 
 
+def _json_object(v: Any) -> dict:
+    if not isinstance(v, dict):
+        raise _Bad("must be an object")
+    return v
+
+
 def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if v is None else check(v)
 
@@ -229,6 +235,7 @@ class ExportManifest:
     board: BoardEntry | None = None          # Cortex-M targets
     arduino: ArduinoEntry | None = None      # the Arduino target
     include_dirs: list[str] | None = None    # extra -I folders (relative), when the sources are not at the top
+    front_end: dict | None = None            # raw radar front end: {source, spec, flash_bytes, ram_bytes} (issue 16)
     format_version: int = MANIFEST_VERSION
 
     CHECKS = {
@@ -242,8 +249,9 @@ class ExportManifest:
         "test_vectors": _record(TestVectors), "files": _str_list, "target": _name,
         "board": _optional(_record(BoardEntry)), "arduino": _optional(_record(ArduinoEntry)),
         "include_dirs": _opt_str_list,
+        "front_end": _optional(_json_object),
     }
-    OPTIONAL = ("board", "arduino", "include_dirs")  # absent from the JSON when None
+    OPTIONAL = ("board", "arduino", "include_dirs", "front_end")  # absent from the JSON when None
 
     # ---------------------------------------------------------------------------- JSON
 

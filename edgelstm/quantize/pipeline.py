@@ -233,6 +233,9 @@ def quantize_model(
         "data": {"file": Path(ds.source).name, "sha256": ds.sha256} | split_record(ds),
         "calibration": {"samples": int(len(cal)), "percentile": calib.percentile, "seed": calib.seed},
     }
+    front_end = sidecar.get("front_end") or ds.params.get("front_end")  # raw radar front end spec (issue 16)
+    if front_end:
+        meta["front_end"] = front_end
     raw = embed_edgelstm_metadata(raw, meta)
     try:
         qm = load_ir_from_bytes(raw, str(out_path))

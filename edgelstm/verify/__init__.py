@@ -26,6 +26,7 @@ from typing import Any, Callable
 from ..codegen.manifest import read_manifest
 from ..errors import EdgelstmError
 from .compare import compare_outputs, load_export_model, simulate_export, verify_inputs, verify_report
+from .frontend_raw import is_raw_data, verify_raw
 from .host import COMPILERS, TARGETS, build_and_run, build_host, stream_checkpoints
 
 __all__ = [
@@ -50,6 +51,8 @@ def verify_export(export_dir: str | os.PathLike, *, data: str | os.PathLike | No
     note = note or (lambda _m: None)
     if samples < 1:
         raise EdgelstmError(f"--samples must be at least 1, got {samples}")
+    if is_raw_data(data):  # raw ADC frames: NAME_frontend + the model (issue 16)
+        return verify_raw(export_dir, data, samples=samples, target=target, cc=cc, note=note)
     t0 = time.perf_counter()
     manifest = read_manifest(export_dir)
     sim = simulate_export(export_dir, manifest, data, samples, seed, note)

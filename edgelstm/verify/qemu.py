@@ -23,6 +23,7 @@ from ..codegen.targets import board_for
 from ..data import random_int8_inputs
 from ..errors import EdgelstmError
 from .compare import load_export_model, simulate_export, verify_report
+from .frontend_raw import is_raw_data, verify_raw
 from .qemu_build import QemuBuild, build_qemu
 from .toolchain import ARM_GCC, DEFAULT_OPT, OPT_LEVELS, QEMU, find_arm_gcc, find_qemu, normalize_opt
 
@@ -102,6 +103,8 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
     opt = normalize_opt(opt)
     if samples < 1:
         raise EdgelstmError(f"--samples must be at least 1, got {samples}")
+    if is_raw_data(data):  # raw ADC frames: NAME_frontend + the model (issue 16)
+        return verify_raw(export_dir, data, samples=samples, target=target, opt=opt, note=note)
     t0 = time.perf_counter()
     manifest = read_manifest(export_dir)
     find_arm_gcc()
