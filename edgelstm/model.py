@@ -5,6 +5,10 @@
     xq = m.quantize_input(X)        # float (N, T, F) -> int8, the model's own normalisation
     y = m.predict_int8(xq)          # int8 outputs (N, C), bit-exact with TFLite Micro and the C
     h = m.hidden_states(xq)         # per-layer int8 hidden states (N, T, units)
+
+A model trained with ``--stack K`` runs its cell once every K frames; its API still takes
+windows of frames (N, T, F): ``stack_input`` makes the (N, T // K, K * F) steps the int8
+graph (and TFLite Micro) takes, by the one rule of :mod:`edgelstm.data.stack`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import numpy as np
 from . import fixedpoint as fp
 from .errors import DataError, EdgelstmError
 from .ir import QuantModel
+from .data.stack import stack_frames
 from .sim.runner import run_model
+from .tflite.metadata import frame_layout
 from .tflite.reader import load_ir
 
 
@@ -33,15 +39,28 @@ class Int8Model:
 
     def __init__(self, qm: QuantModel):
         self.ir = qm
+        self._layout = frame_layout(qm)  # (K, frames per window, features per frame)
 
     # -- description ----------------------------------------------------------------------
     @property
     def window(self) -> int:
-        return self.ir.window
+        """Frames per window (for a stacked model: the steps are ``window // stack``)."""
+        return self._layout[1]
 
     @property
     def n_features(self) -> int:
-        return self.ir.n_features
+        """Features per frame (for a stacked model the graph takes ``stack * n_features`` per step)."""
+        return self._layout[2]
+
+    @property
+    def stack(self) -> int:
+        """Frames per cell step (``--stack K``; 1: one frame per step)."""
+        return self._layout[0]
+
+    @property
+    def steps(self) -> int:
+        """Cell steps per window (the int8 graph's time axis)."""
+        return self.ir.window
 
     @property
     def n_outputs(self) -> int:
@@ -77,8 +96,16 @@ class Int8Model:
     def has_normalization(self) -> bool:
         return self.ir.info.norm_mean is not None
 
+    def macs_per_frame(self) -> int | float:
+        """Recurrent multiply-accumulates per frame: per cell step for an unstacked model; for a
+        stacked one the window's steps averaged over its frames (as verify's instructions per frame)."""
+        macs = self.ir.macs_per_frame()
+        return macs if self.stack == 1 else round(macs * self.steps / self.window, 1)
+
     def __repr__(self) -> str:
-        return f"Int8Model({self.ir.describe()}, input ({self.window}, {self.n_features}), {self.n_outputs} outputs)"
+        stacked = f", {self.stack} frames per step" if self.stack > 1 else ""
+        return (f"Int8Model({self.ir.describe()}, input ({self.window}, {self.n_features}){stacked}, "
+                f"{self.n_outputs} outputs)")
 
     # -- inputs -----------------------------------------------------------------------------
     def check_input(self, X: np.ndarray, what: str = "data") -> np.ndarray:
@@ -117,9 +144,16 @@ class Int8Model:
             q = fp.quantize_f32(xn, self.input_scale, self.input_zero_point)
         return q.astype(np.int8)
 
+    def stack_input(self, x: np.ndarray) -> np.ndarray:
+        """Windows of frames (N, T, F) -> the int8 graph's steps (N, T // K, K * F) (the same
+        array when K is 1): what TFLite Micro's interpreter takes for this model."""
+        return stack_frames(self.check_input(x, "input"), self.stack)
+
     # -- inference ----------------------------------------------------------------------------
     def run(self, xq: np.ndarray, *, keep=None, traces=None, chunk: int | None = None, progress=None) -> dict:
-        return run_model(self.ir, self._check_q(xq), keep=keep, traces=traces, chunk=chunk, progress=progress)
+        """Simulate windows of int8 frames (N, T, F); tensors are the graph's (steps, not frames)."""
+        xs = stack_frames(self._check_q(xq), self.stack)
+        return run_model(self.ir, xs, keep=keep, traces=traces, chunk=chunk, progress=progress)
 
     def _check_q(self, xq: np.ndarray) -> np.ndarray:
         xq = np.asarray(xq)
@@ -137,7 +171,7 @@ class Int8Model:
         return np.argmax(self.predict_int8(self.quantize_input(X)), axis=-1)
 
     def hidden_states(self, xq: np.ndarray) -> dict[str, np.ndarray]:
-        """int8 per-time-step outputs of every recurrent layer: {layer name: (N, T, units)}."""
+        """int8 per-time-step outputs of every recurrent layer: {layer name: (N, steps, units)}."""
         rec = self.ir.recurrent_ops()
         res = self.run(xq, keep=tuple(op.output for op in rec))
         return {op.name: res[op.output] for op in rec}

@@ -225,9 +225,11 @@ def export_model(
     )
     src = generate_model_source(qm, name, plan, info)
 
+    # test vectors, NAME_WINDOW and the manifest are in frames (a stacked graph takes window // stack steps)
+    frames, frame_features = model.window, model.n_features
     if n_vectors is None:
-        n_vectors = default_test_vectors(target, qm.window, qm.n_features, qm.n_outputs, DEFAULT_TEST_VECTORS)
-    check_vectors_fit(target, int(n_vectors), qm.window, qm.n_features, qm.n_outputs, src.weights_bytes)
+        n_vectors = default_test_vectors(target, frames, frame_features, qm.n_outputs, DEFAULT_TEST_VECTORS)
+    check_vectors_fit(target, int(n_vectors), frames, frame_features, qm.n_outputs, src.weights_bytes)
     xq, vec_source = _test_vectors(model, int(n_vectors), str(data_path) if data_path else None, seed)
     note(f"computing the expected outputs of {len(xq)} test vectors with the simulator")
     expected = model.predict_int8(xq)
@@ -262,8 +264,8 @@ def export_model(
         model_sha256=sha,
         source_model=str(model_path) if model_path is not None else None,
         layers=qm.describe(),
-        window=qm.window,
-        features=qm.n_features,
+        window=frames,
+        features=frame_features,
         classes=qm.n_outputs,
         class_names=model.class_names,
         streaming=plan is not None,
@@ -287,6 +289,7 @@ def export_model(
         board=layout.board,
         arduino=layout.arduino,
         include_dirs=layout.include_dirs,
+        stack=model.stack,
         front_end=front_end,
     )
     # An earlier export's own files are replaced; anything else in the folder (the user's files,
@@ -306,7 +309,7 @@ def export_model(
         raise EdgelstmError(f"cannot write output folder '{out}': {e.strerror or e}") from None
     return ExportResult(
         out=out, name=name, files=files, streaming=plan is not None, streaming_reason=reason,
-        weights_bytes=src.weights_bytes, model_sha256=sha, window=qm.window, features=qm.n_features,
+        weights_bytes=src.weights_bytes, model_sha256=sha, window=frames, features=frame_features,
         classes=qm.n_outputs, test_vectors=int(len(xq)), test_vector_source=vec_source, manifest=manifest,
         target=target, kept=kept,
     )

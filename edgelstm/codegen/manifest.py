@@ -235,6 +235,7 @@ class ExportManifest:
     board: BoardEntry | None = None          # Cortex-M targets
     arduino: ArduinoEntry | None = None      # the Arduino target
     include_dirs: list[str] | None = None    # extra -I folders (relative), when the sources are not at the top
+    stack: int = 1                           # frames per cell step (--stack; NAME_STACK); window/features are per frame
     front_end: dict | None = None            # raw radar front end: {source, spec, flash_bytes, ram_bytes} (issue 16)
     format_version: int = MANIFEST_VERSION
 
@@ -248,10 +249,11 @@ class ExportManifest:
         "library_sources": _nonempty_str_list, "headers": _str_list, "selftest": _str,
         "test_vectors": _record(TestVectors), "files": _str_list, "target": _name,
         "board": _optional(_record(BoardEntry)), "arduino": _optional(_record(ArduinoEntry)),
-        "include_dirs": _opt_str_list,
+        "include_dirs": _opt_str_list, "stack": _int(1),
         "front_end": _optional(_json_object),
     }
     OPTIONAL = ("board", "arduino", "include_dirs", "front_end")  # absent from the JSON when None
+    DEFAULTED = {"stack": 1}  # absent from the JSON at this value (older manifests lack them: read as it)
 
     # ---------------------------------------------------------------------------- JSON
 
@@ -263,6 +265,8 @@ class ExportManifest:
                 continue
             v = getattr(self, f.name)
             if v is None and f.name in self.OPTIONAL:
+                continue
+            if f.name in self.DEFAULTED and v == self.DEFAULTED[f.name]:
                 continue
             if isinstance(v, list):
                 v = [asdict(x) if isinstance(x, StateField) else x for x in v]
@@ -291,7 +295,7 @@ class ExportManifest:
             if f.name == "format_version":
                 continue
             if f.name not in obj:
-                if f.name in cls.OPTIONAL:
+                if f.name in cls.OPTIONAL or f.name in cls.DEFAULTED:
                     continue
                 raise ModelError(f"'{where}' lacks '{f.name}'", _REEXPORT)
             try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ir import QuantModel
+from ..tflite.metadata import frame_layout
 from .c_ops import C_OPS, scratch_int16
 from .c_recurrent import Site
 from .cwriter import CData, c_comment_line, c_comment_text, c_float, c_string, to_c_identifier
@@ -59,6 +60,8 @@ class _Emitter:
         self.info = info
         self.data = CData()  # const arrays and parameter tables
         self.param: dict[str, str] = {}  # op name -> C name of its parameter struct
+        # --stack K: the graph's step takes K frames of F features (edgelstm.data.stack)
+        self.stack, self.frames, self.frame_features = frame_layout(qm)
 
     def ident(self, op) -> str:
         return f"{self.name}_{to_c_identifier(op.name) or 'op'}"
@@ -95,6 +98,11 @@ class _Emitter:
             fields += own
         n_scratch = scratch_int16(plan.recurrent_ops)
         fields.append(("gate_scratch", "int16_t", n_scratch, "work buffer of NAME_step (no meaning between calls)"))
+        stacked = self.stack > 1
+        if stacked:  # NAME_step buffers frames and runs the cell on every Kth (docs/c_api.md "frame stacking")
+            fields.append(("stack_frames", "int8_t", self.stack * self.frame_features,
+                           "the frames of the step being collected, oldest first"))
+            fields.append(("stack_count", "int16_t", 1, f"frames in stack_frames (0 to {self.stack - 1})"))
         decl = "typedef struct {\n" + "".join(
             f"    {ct} {fn}[{cnt}]; /* {c_comment_text(cm.replace('NAME', name))} */\n" for fn, ct, cnt, cm in fields
         ) + f"}} {name}_state_t;\n"
@@ -106,6 +114,8 @@ class _Emitter:
             reset.append(f"    {C_OPS[op.kind].cell.reset}(&{self.param[op.name]}, {h}, {c});")
         # gate_scratch is not cleared: every step writes what it reads there (and a loop of stores
         # compiles to a memset call, 166 bytes of flash on a Cortex-M0).
+        if stacked:
+            reset.append("    s->stack_count[0] = 0; /* stack_frames holds nothing until written */")
         reset.append("}\n")
 
         # NAME_step: the per-frame chain up to the last recurrent layer.
@@ -123,10 +133,26 @@ class _Emitter:
                 locals_.append(f"    int8_t {out}[{qm.tensors[op.output].shape[-1]}];")
                 body.append(self.call(op, expr, out, frame=True))
             expr[op.output] = out
-        step = [f"void {name}_step({name}_state_t *s, const int8_t x[{NAME}_INPUT_SIZE])\n{{"]
+        if stacked:
+            step = [f"/* One cell step on {NAME}_STACK frames x ({NAME}_STACK x {NAME}_INPUT_SIZE int8, oldest first). */\n"
+                    f"static void {name}_step_group({name}_state_t *s, const int8_t x[{NAME}_STACK * {NAME}_INPUT_SIZE])\n{{"]
+        else:
+            step = [f"void {name}_step({name}_state_t *s, const int8_t x[{NAME}_INPUT_SIZE])\n{{"]
         step += locals_
         step += ["    " + b for b in body]
         step.append("}\n")
+        if stacked:
+            step += [
+                f"void {name}_step({name}_state_t *s, const int8_t x[{NAME}_INPUT_SIZE])\n{{",
+                "    int n = s->stack_count[0];",
+                f"    edgelstm_copy_s8(x, {NAME}_INPUT_SIZE, s->stack_frames + n * {NAME}_INPUT_SIZE);",
+                f"    if (++n == {NAME}_STACK) {{",
+                f"        {name}_step_group(s, s->stack_frames);",
+                "        n = 0;",
+                "    }",
+                "    s->stack_count[0] = (int16_t)n;",
+                "}\n",
+            ]
 
         # NAME_logits: per-frame ops after the last recurrent layer, the slice, the head; state untouched.
         expr = {plan.last_recurrent.output: state_of[plan.last_recurrent.name][0]}
@@ -148,7 +174,22 @@ class _Emitter:
         logits.append(f"    edgelstm_copy_s8({expr[qm.output]}, {NAME}_NUM_CLASSES, out);")
         logits.append("}\n")
 
-        classify = [
+        classify = [] if not stacked else [
+            f"int {name}_classify(const int8_t *frames, int n_frames, int8_t out[{NAME}_NUM_CLASSES])\n{{",
+            f"    {name}_state_t s;",
+            "    const int8_t *group = frames;",
+            "    int g;",
+            "    if (frames == 0 || out == 0 || n_frames < 1) {\n        return -1;\n    }",
+            f"    {name}_reset(&s);",
+            f"    /* n_frames / {NAME}_STACK whole groups (the trailing n_frames % {NAME}_STACK frames are not used, as\n"
+            f"     * {name}_step leaves them in its buffer): K consecutive frames are one step's K x F values. */",
+            f"    for (g = 0; g < n_frames / {NAME}_STACK; ++g) {{\n        {name}_step_group(&s, group);\n"
+            f"        group += {NAME}_STACK * {NAME}_INPUT_SIZE;\n    }}",
+            f"    {name}_logits(&s, out);",
+            f"    return (int)edgelstm_argmax_s8(out, {NAME}_NUM_CLASSES);",
+            "}\n",
+        ]
+        classify = classify or [
             f"int {name}_classify(const int8_t *frames, int n_frames, int8_t out[{NAME}_NUM_CLASSES])\n{{",
             f"    {name}_state_t s;",
             "    const int8_t *frame = frames;",
@@ -287,8 +328,8 @@ void {name}_quantize_frame(const float raw[{NAME}_INPUT_SIZE], int8_t x[{NAME}_I
             f"Model file:   {info.model_file}",
             f"sha256:       {info.model_sha256}",
             f"Layers:       {info.describe}",
-            f"Input:        {qm.window} frames x {qm.n_features} features, int8 (scale {inp.scale:.9g}, "
-            f"zero point {inp.zero_point})",
+            f"Input:        {self.frames} frames x {self.frame_features} features, int8 (scale {inp.scale:.9g}, "
+            f"zero point {inp.zero_point})" + (f", {self.stack} frames per cell step" if self.stack > 1 else ""),
             f"Output:       {qm.n_outputs} values, int8 (scale {outp.scale:.9g}, zero point {outp.zero_point})",
             f"Accuracy:     float {_acc(qm.info.float_accuracy)}, int8 {_acc(qm.info.int8_accuracy)}",
             "Streaming:    " + ("yes (NAME_reset / NAME_step / NAME_logits)".replace("NAME", self.name) if self.plan
@@ -317,9 +358,11 @@ def generate_model_source(qm: QuantModel, name: str, plan: StreamPlan | None, in
 
     h = [e.comment_header("model.h"), f"#ifndef {guard}\n#define {guard}\n\n#include <stdint.h>\n",
          "#ifdef __cplusplus\nextern \"C\" {\n#endif\n",
-         f"#define {NAME}_INPUT_SIZE {qm.n_features} /* features per frame */",
+         f"#define {NAME}_INPUT_SIZE {e.frame_features} /* features per frame */",
          f"#define {NAME}_NUM_CLASSES {qm.n_outputs} /* outputs */",
-         f"#define {NAME}_WINDOW {qm.window} /* frames per window the model was trained on */",
+         f"#define {NAME}_WINDOW {e.frames} /* frames per window the model was trained on */",
+         *([f"#define {NAME}_STACK {e.stack} /* frames per cell step (--stack): the cell runs on every "
+            f"{NAME}_STACK-th frame */"] if e.stack > 1 else []),
          f"#define {NAME}_INPUT_SCALE {c_float(inp.scale)} /* int8 input: x = (q - zero point) * scale */",
          f"#define {NAME}_INPUT_ZERO_POINT {int(inp.zero_point)}",
          f"#define {NAME}_OUTPUT_SCALE {c_float(outp.scale)}",
@@ -335,11 +378,18 @@ def generate_model_source(qm: QuantModel, name: str, plan: StreamPlan | None, in
             f"/* Every layer to the state before the first frame (LSTM: h = zero point, c = 0; GRU: 0). */\n"
             f"void {name}_reset({name}_state_t *s);\n",
             f"/* Advance every layer by one frame x (int8, see {name}_quantize_feature). */\n"
+            f"void {name}_step({name}_state_t *s, const int8_t x[{NAME}_INPUT_SIZE]);\n" if e.stack == 1 else
+            f"/* Take one frame x (int8, see {name}_quantize_feature): it is buffered in the state, and every\n"
+            f" * {NAME}_STACK-th call advances every layer by one step on the last {NAME}_STACK frames. */\n"
             f"void {name}_step({name}_state_t *s, const int8_t x[{NAME}_INPUT_SIZE]);\n",
             f"/* Run the head on the current state (the classification of the frames seen so far);\n"
             f" * does not modify the state. */\nvoid {name}_logits(const {name}_state_t *s, int8_t out[{NAME}_NUM_CLASSES]);\n",
             f"/* Whole window: reset, step over n_frames (any n_frames >= 1) frames (n_frames x\n"
             f" * {NAME}_INPUT_SIZE int8, frame-major), logits. Returns the argmax, -1 on bad arguments. */\n"
+            f"int {name}_classify(const int8_t *frames, int n_frames, int8_t out[{NAME}_NUM_CLASSES]);\n" if e.stack == 1
+            else f"/* Whole window: reset, n_frames / {NAME}_STACK cell steps over n_frames (any n_frames >= 1) frames\n"
+            f" * (n_frames x {NAME}_INPUT_SIZE int8, frame-major; the trailing n_frames % {NAME}_STACK frames are\n"
+            f" * not used, as {name}_step leaves them buffered), logits. Returns the argmax, -1 on bad arguments. */\n"
             f"int {name}_classify(const int8_t *frames, int n_frames, int8_t out[{NAME}_NUM_CLASSES]);\n",
         ]
     else:
@@ -349,7 +399,9 @@ def generate_model_source(qm: QuantModel, name: str, plan: StreamPlan | None, in
             "/* Work memory of one whole-window inference (activations at offsets fixed at export). */",
             decl,
             f"/* Whole window: n_frames must be {NAME}_WINDOW (frames: {NAME}_WINDOW x {NAME}_INPUT_SIZE int8,\n"
-            f" * frame-major). Returns the argmax of out, -1 on bad arguments. The workspace lives on the\n"
+            + (f" * frame-major; every {NAME}_STACK frames are one cell step, the last {NAME}_WINDOW % {NAME}_STACK\n"
+               f" * frames are not used" if e.stack > 1 else " * frame-major")
+            + f"). Returns the argmax of out, -1 on bad arguments. The workspace lives on the\n"
             f" * stack ({ws} bytes); {name}_classify_ws takes one from the caller instead. */\n"
             f"int {name}_classify(const int8_t *frames, int n_frames, int8_t out[{NAME}_NUM_CLASSES]);\n"
             f"int {name}_classify_ws(const int8_t *frames, int n_frames, int8_t out[{NAME}_NUM_CLASSES], "

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import __version__
 from ..data import check_features, labels_for_model, load_for_model, split_record, stratified_sample
+from ..data.stack import check_stack, stack_frames
 from ..errors import DataError, EdgelstmError, ModelError
 from ..fsutil import check_output_path, require_file, sha256_file, write_bytes_atomic
 from ..model import Int8Model
@@ -56,10 +57,12 @@ class QuantizeResult:
     seconds: dict = field(default_factory=dict)
 
 
-def calibration_set(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarray, cfg: CalibrationConfig) -> np.ndarray:
-    """Normalised calibration sequences; optional percentile clipping of outliers (noise spikes)."""
+def calibration_set(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarray, cfg: CalibrationConfig,
+                    stack: int = 1) -> np.ndarray:
+    """Normalised calibration sequences (stacked by ``stack``, as the model takes them); optional
+    percentile clipping of outliers (noise spikes)."""
     idx = stratified_sample(y_train, cfg.samples, cfg.seed)  # edgelstm.data.split: the calibration rule
-    calib = normalize(X_train[idx], spec)
+    calib = normalize(stack_frames(X_train[idx], stack), spec)
     if cfg.percentile < 100.0:
         lo, hi = np.percentile(calib, [100.0 - cfg.percentile, cfg.percentile])
         calib = np.clip(calib, lo, hi).astype(np.float32)
@@ -138,6 +141,46 @@ def read_sidecar_metadata(model_path: Path) -> dict:
     return meta
 
 
+def model_stack(spec: ModelSpec, sidecar: dict, stack: int | None, frame_features: int, frames: int) -> int:
+    """Frames per step K: the training metadata's ``"stack"``, else ``--stack``, else 1.
+
+    ``--stack`` is for models whose metadata lacks it (ONNX, a foreign Keras model); it must agree
+    with the metadata and with the model's input: K frames of F features = its width per step.
+    """
+    meta_k = sidecar.get("stack")
+    if meta_k is not None:
+        meta_k = check_stack(meta_k, where="the training metadata's \"stack\"")
+    if stack is not None:
+        stack = check_stack(stack)
+        if meta_k is not None and meta_k != stack:
+            raise EdgelstmError(f"--stack {stack} conflicts with the model's training metadata (stack {meta_k})",
+                                f"drop --stack or use --stack {meta_k}")
+    k = meta_k or stack or 1
+    check_stack(k, frames, "--stack" if stack is not None else "the model's stack")
+    if spec.features != k * frame_features and (k > 1 or stack is not None):  # else check_features says it
+        hint = "use the data the model was trained on, with the model's --stack"
+        if frame_features and spec.features % frame_features == 0:
+            hint = f"the model takes {spec.features // frame_features} frames per step: use --stack {spec.features // frame_features}"
+        raise DataError(f"the model takes {spec.features} features per step but {k} frame(s) of the data's "
+                        f"{frame_features} features make {k * frame_features}", hint)
+    return k
+
+
+def frame_normalization(spec: ModelSpec, k: int) -> dict | None:
+    """The metadata's per-frame normalisation: a stacked model's K*F values must repeat per frame
+    (the C front end normalises one frame of F values at a time)."""
+    if spec.norm_mean is None:
+        return None
+    mean, std = np.asarray(spec.norm_mean), np.asarray(spec.norm_std)
+    if k > 1:
+        mean, std = mean.reshape(k, -1), std.reshape(k, -1)
+        if not (np.all(mean == mean[0]) and np.all(std == std[0])):
+            raise ModelError("the model normalises the frames of a stacked step differently; edgelstm applies one "
+                             "per-frame normalisation", "normalise per frame feature (tile the F statistics K times)")
+        mean, std = mean[0], std[0]
+    return {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
+
+
 def quantize_model(
     model_path: str | Path,
     data_path: str | Path,
@@ -147,8 +190,13 @@ def quantize_model(
     tflm_samples: int | None = None,
     log: Callable[[str], None] | None = None,
     harmonize: bool = True,
+    stack: int | None = None,
 ) -> QuantizeResult:
-    """The whole `quantize` stage; see the module docstring."""
+    """The whole `quantize` stage; see the module docstring.
+
+    ``stack`` (``--stack K``): frames per cell step, for a model whose training metadata does not
+    say (it must then agree with the metadata's); the data stays in frames (N, T, F).
+    """
     log = log or (lambda _m: None)
     calib = calib or CalibrationConfig()
     if calib.samples < 1:
@@ -157,6 +205,8 @@ def quantize_model(
         raise EdgelstmError(f"--calib-percentile must be in (50, 100], got {calib.percentile}")
     if not (isinstance(calib.seed, (int, np.integer)) and 0 <= int(calib.seed) < 2**32):
         raise EdgelstmError(f"--seed must be an integer in 0..{2**32 - 1}, got {calib.seed}")
+    if stack is not None:
+        check_stack(stack)
     if tflm_samples is not None and tflm_samples < 0:
         raise EdgelstmError(f"--tflm-samples must be >= 0 (0 skips the TFLite Micro check), got {tflm_samples}")
     out_path = Path(out_path)
@@ -172,15 +222,18 @@ def quantize_model(
     keras_model, spec = load_float_model(model_path)  # Keras 3 .keras, or ONNX (onnxruntime's predict)
     sidecar = read_sidecar_metadata(model_path)
     ds = load_for_model(data_path, sidecar)  # train's own test split, if it made one
-    check_features(ds, spec.features, "the model")
-    if ds.window != spec.window:
+    k = model_stack(spec, sidecar, stack, int(ds.X_train.shape[-1]) if ds.X_train.ndim == 3 else 0, ds.window)
+    check_features(ds, spec.features // k, "the model")
+    if ds.window // k != spec.window:
+        per = f" ({k} frames per step)" if k > 1 else ""
         raise DataError(
-            f"data has {ds.window} frames per sequence but the model was built for {spec.window}",
+            f"data has {ds.window} frames per sequence but the model was built for {spec.window * k}{per}",
             "use data with the model's window length",
         )
+    norm = frame_normalization(spec, k)
     class_names = sidecar.get("class_names") or list(ds.class_names)
     feature_names = sidecar.get("feature_names") or list(ds.feature_names)
-    if len(feature_names) != spec.features:
+    if len(feature_names) != spec.features // k:
         feature_names = list(ds.feature_names)
     if len(class_names) != spec.n_outputs:
         if len(ds.class_names) == spec.n_outputs:
@@ -195,16 +248,18 @@ def quantize_model(
         raise DataError(f"the data has labels >= {spec.n_outputs}, the model's number of outputs")
 
     log(f"model: {len(spec.layers)} layers ({', '.join(l.kind + ('(bi)' if l.bidirectional else '') for l in spec.layers)}), "
-        f"window {spec.window} x {spec.features} features")
-    float_logits = keras_model.predict(ds.X_test, batch_size=256, verbose=0) if len(ds.X_test) else np.zeros((0, spec.n_outputs))
+        f"window {ds.window} x {spec.features // k} features" + (f", {k} frames per step" if k > 1 else ""))
+    float_logits = (keras_model.predict(stack_frames(ds.X_test, k), batch_size=256, verbose=0) if len(ds.X_test)
+                    else np.zeros((0, spec.n_outputs)))
     float_acc = float(np.mean(np.argmax(float_logits, -1) == y_test)) if len(y_test) else float("nan")
     times["float_eval"] = time.time() - t0
 
-    cal = calibration_set(spec, ds.X_train, y_train, calib)
+    cal = calibration_set(spec, ds.X_train, y_train, calib, k)
     n_check = min(8, len(ds.X_test)) or min(8, len(ds.X_train))
     check_src = ds.X_test if len(ds.X_test) else ds.X_train
-    check_x = normalize(check_src[:n_check], spec)
-    check_y = keras_model.predict(check_src[:n_check], verbose=0)
+    check_src = stack_frames(check_src[:n_check], k)
+    check_x = normalize(check_src, spec)
+    check_y = keras_model.predict(check_src, verbose=0)
 
     t1 = time.time()
     if spec.cell_kinds == {"lstm"}:
@@ -226,9 +281,9 @@ def quantize_model(
         "cell": sorted(spec.cell_kinds)[0],
         "class_names": class_names,
         "feature_names": feature_names,
-        "window": spec.window,
-        "normalization": None if spec.norm_mean is None else {
-            "mean": [float(v) for v in spec.norm_mean], "std": [float(v) for v in spec.norm_std]},
+        "window": ds.window,  # frames (a stacked model's steps are window // stack)
+        **({"stack": k} if k > 1 else {}),
+        "normalization": norm,
         "source_model": {"file": model_path.name, "sha256": sha256_file(model_path)} | spec.extra.get("source_model", {}),
         "data": {"file": Path(ds.source).name, "sha256": ds.sha256} | split_record(ds),
         "calibration": {"samples": int(len(cal)), "percentile": calib.percentile, "seed": calib.seed},
@@ -251,7 +306,7 @@ def quantize_model(
     m = Int8Model(qm)
 
     t2 = time.time()
-    xq_test = m.quantize_input(ds.X_test) if len(ds.X_test) else np.zeros((0, spec.window, spec.features), np.int8)
+    xq_test = m.quantize_input(ds.X_test) if len(ds.X_test) else np.zeros((0, m.window, m.n_features), np.int8)
     y_int8 = m.predict_int8(xq_test) if len(xq_test) else np.zeros((0, spec.n_outputs), np.int8)
     int8_acc = float(np.mean(np.argmax(y_int8, -1) == y_test)) if len(y_test) else float("nan")
     times["int8_eval"] = time.time() - t2
@@ -260,7 +315,7 @@ def quantize_model(
     if spec.cell_kinds == {"lstm"} and tflm_available() and len(xq_test) and tflm_samples != 0:
         n = len(xq_test) if tflm_samples is None else min(tflm_samples, len(xq_test))
         t3 = time.time()
-        ref = tflm_predict(raw, xq_test[:n])
+        ref = tflm_predict(raw, m.stack_input(xq_test[:n]))  # TFLite Micro takes the stacked steps
         tflm = compare(y_int8[:n], ref)
         times["tflm"] = time.time() - t3
 

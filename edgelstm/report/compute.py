@@ -108,18 +108,19 @@ def compute_report(
     if len(class_names) != C:
         class_names = [f"class_{i}" for i in range(C)]
     y = np.asarray(y, dtype=np.int64)
-    N, T = len(X), m.window
+    N, T = len(X), m.steps  # cell steps: a stacked model (--stack K) runs one every K frames
+    Xs = m.stack_input(X)  # what the float model and the int8 graph take: (N, steps, K * F)
 
     # float model: Keras' own predictions (as `train`/`quantize` compute the float accuracy)
     note(f"float model on {N} {split} sequences (Keras)...")
     t0 = time.time()
-    keras_logits = np.asarray(keras_model.predict(X, batch_size=256, verbose=0), dtype=np.float64)
+    keras_logits = np.asarray(keras_model.predict(Xs, batch_size=256, verbose=0), dtype=np.float64)
     t_keras = time.time() - t0
     pred_f = np.argmax(keras_logits, axis=-1)
 
     # int8 model: the simulator on the model's own quantize_input (as `simulate`)
     xq = m.quantize_input(X)
-    xn = normalize(X, spec)  # float32, as Keras' Normalization layer
+    xn = normalize(Xs, spec)  # float32, as Keras' Normalization layer
     rec = [mt.op for mt in matches]
     keep = tuple(op.output for op in rec)
     dense_layers = [l for l in spec.layers if l.kind == "dense"]
@@ -170,7 +171,7 @@ def compute_report(
     lo_in, hi_in = (-128 - z_in) * s_in, (127 - z_in) * s_in
     xn64 = xn.astype(np.float64).reshape(-1, m.n_features)
     clipped_in = ((xn64 < lo_in - 0.5 * s_in) | (xn64 > hi_in + 0.5 * s_in)).mean(axis=0)
-    in_err = np.abs(m.dequantize(qm.input, xq).reshape(-1, m.n_features) - xn64)
+    in_err = np.abs(m.dequantize(qm.input, m.stack_input(xq)).reshape(-1, m.n_features) - xn64)
     pct = np.percentile(xn64, [0.1, 50, 99.9], axis=0)
 
     meta = qm.info.extra or {}
@@ -253,7 +254,7 @@ def compute_report(
     }
     if c_dir is not None:
         dep = deployment_figures(c_dir, report["models"]["tflite"]["sha256"])
-        dep["macs_per_frame_model"] = int(qm.macs_per_frame())
+        dep["macs_per_frame_model"] = m.macs_per_frame()  # a stacked model: averaged over frames, as verify's
         dep["macs_head"] = int(qm.macs_head())
         report["deployment"] = dep
     report["seconds"]["total"] = round(time.time() - t_start, 2)

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import ModelError
 from ..fsutil import require_file, sha256_file
 from ..model import Int8Model, load_int8_model
+from ..tflite.metadata import stack_of
 
 WEIGHT_MATCH_MIN = 0.9  # cosine similarity of int8 vs float weight rows for "same model"
 
@@ -145,12 +146,15 @@ def check_pairing(spec, qm, keras_path, tflite_path) -> None:
         raise pairing_error(keras_path, tflite_path,
                             f"the .keras has {spec.n_outputs} outputs (classes), the .tflite {qm.n_outputs}")
     a, b = spec.norm_mean, qm.info.norm_mean
+    k = stack_of(qm.info)  # a stacked .keras normalises K*F values per step: the F per frame, K times
+    b_std = qm.info.norm_std if b is None or k == 1 else np.tile(qm.info.norm_std, k)
+    b = b if b is None or k == 1 else np.tile(b, k)
     if (a is None) != (b is None):
         raise pairing_error(keras_path, tflite_path,
                             "one of them normalises its input and the other does not")
     if a is not None:
-        if not (np.allclose(a, b, rtol=1e-5, atol=1e-6) and np.allclose(spec.norm_std, qm.info.norm_std,
-                                                                          rtol=1e-5, atol=1e-6)):
+        if not (len(a) == len(b) and np.allclose(a, b, rtol=1e-5, atol=1e-6)
+                and np.allclose(spec.norm_std, b_std, rtol=1e-5, atol=1e-6)):
             raise pairing_error(keras_path, tflite_path, "their input normalisations (mean/std) differ")
 
 
@@ -192,10 +196,11 @@ def check_keras_io(keras_path, tflite_path, m: Int8Model) -> None:
     if quick is None:
         return
     t, f, c = quick
-    if (t is not None and t != m.window) or (f is not None and f != m.n_features):
+    steps, width = m.ir.window, m.ir.n_features  # the graph's (a stacked model: K frames per step)
+    if (t is not None and t != steps) or (f is not None and f != width):
         raise pairing_error(keras_path, tflite_path,
                             f"the .keras takes windows of {t} frames x {f} features, the .tflite "
-                            f"{m.window} x {m.n_features}")
+                            f"{steps} x {width}")
     if c is not None and c != m.n_outputs:
         raise pairing_error(keras_path, tflite_path,
                             f"the .keras has {c} outputs (classes), the .tflite {m.n_outputs}")

@@ -57,6 +57,7 @@ def model_info_from_metadata(meta: dict) -> ModelInfo:
     if not isinstance(meta, dict):
         raise corrupt_metadata("not a JSON object")
     info = ModelInfo(extra=dict(meta))
+    _check_stack(meta)
     for key in ("class_names", "feature_names"):
         v = meta.get(key)
         if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
@@ -82,8 +83,51 @@ def model_info_from_metadata(meta: dict) -> ModelInfo:
     return info
 
 
-def check_info_matches(info: ModelInfo, n_features: int, n_outputs: int, path: str, classifier: bool) -> None:
-    """The metadata's per-feature and per-class lists fit the model's input and output."""
+def stack_of(info: ModelInfo) -> int:
+    """Frames per cell step (``"stack"`` in the metadata; 1 when absent: an unstacked model)."""
+    k = info.extra.get("stack", 1) if isinstance(info.extra, dict) else 1
+    return int(k)
+
+
+def frame_layout(qm) -> tuple[int, int, int]:
+    """(K frames per step, frames per window, features per frame) of a QuantModel.
+
+    The int8 graph of a stacked model takes ``(steps, K * F)``; the window in frames is the
+    metadata's ``"window"`` (it may hold ``T % K`` trailing frames no step uses, see
+    ``edgelstm.data.stack``). Unstacked: (1, graph window, graph features).
+    """
+    k = stack_of(qm.info)
+    if k == 1:
+        return 1, qm.window, qm.n_features
+    frames = qm.info.extra.get("window")
+    return k, int(frames) if isinstance(frames, int) else qm.window * k, qm.n_features // k
+
+
+def _check_stack(meta: dict) -> None:
+    """``"stack"`` (frames per step) is an integer >= 1; with it, ``"window"`` counts frames."""
+    k = meta.get("stack", 1)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise corrupt_metadata("stack is not an integer >= 1")
+    w = meta.get("window")
+    if k > 1 and w is not None and (isinstance(w, bool) or not isinstance(w, int) or w < k):
+        raise corrupt_metadata("window is not a number of frames >= stack")
+
+
+def check_info_matches(info: ModelInfo, n_features: int, n_outputs: int, path: str, classifier: bool,
+                       window: int | None = None) -> None:
+    """The metadata's per-feature and per-class lists fit the model's input and output.
+
+    For a stacked model (``"stack": K``) the graph's input holds K frames per step: the lists
+    are per frame (``n_features / K``) and the window of frames gives ``window`` steps.
+    """
+    k = stack_of(info)
+    if k > 1:
+        if n_features % k:
+            raise corrupt_metadata(f"stack {k} does not divide the model's {n_features} input features per step")
+        frames = info.extra.get("window")
+        if window is not None and isinstance(frames, int) and frames // k != window:
+            raise corrupt_metadata(f"a window of {frames} frames stacked by {k} is not the model's {window} steps")
+        n_features //= k
     if info.norm_mean is not None and len(info.norm_mean) != n_features:
         raise ModelError(f"'{path}': metadata normalisation has {len(info.norm_mean)} features, model input {n_features}")
     names = info.class_names

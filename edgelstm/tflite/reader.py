@@ -122,7 +122,7 @@ def _load_ir_from_bytes(raw: bytes, path: str, *, classifier: bool) -> QuantMode
     qm = QuantModel(tensors=r.tensors, ops=r.ops, input=in_key, output=out_key,
                     info=model_info_from_metadata(read_metadata(model)))
     qm.info.extra.setdefault("reader_notes", r.notes)
-    check_info_matches(qm.info, qm.n_features, qm.n_outputs, path, classifier)
+    check_info_matches(qm.info, qm.n_features, qm.n_outputs, path, classifier, window=qm.window)
     return qm
 
 

@@ -56,7 +56,7 @@ def measure_footprint(export_dir: str | os.PathLike, target: str, *, opt: str | 
         if run:
             xq = random_int8_inputs(max(int(windows), 1), manifest.window, manifest.features, seed=seed)
             *_, measure = build.run_windows(xq)
-        return build.footprint(macs_per_frame=model.ir.macs_per_frame(), macs_head=model.ir.macs_head(),
+        return build.footprint(macs_per_frame=model.macs_per_frame(), macs_head=model.ir.macs_head(),
                                measure=measure)
     finally:
         build.cleanup()
@@ -129,7 +129,7 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
         if X is not None:
             note("running the float front end on the raw data in QEMU")
             front = build.run_front_end(X)
-        fp = build.footprint(macs_per_frame=model.ir.macs_per_frame(), macs_head=model.ir.macs_head(), measure=counts)
+        fp = build.footprint(macs_per_frame=model.macs_per_frame(), macs_head=model.ir.macs_head(), measure=counts)
     finally:
         build.cleanup()
     report = verify_report(sim, {"classify": out, "classes": classes, "stream": stream, "front_end": front},
