@@ -31,6 +31,29 @@ class Site:
     state: tuple[str, str, str] | None = None
 
 
+def lstm_unit_rows(rows) -> np.ndarray:
+    """The four gate rows (i, f, g, o) x n of one LSTM unit (or 4 GRU rows) in the rows encoding
+    of the MVE path (runtime edgelstm_config.h EDGELSTM_LSTM_ROWS, edgelstm_dot_s8_mve.h): the
+    rows one after the other, w itself as bytes (16 columns of a row per vector load)."""
+    r = np.asarray(rows, dtype=np.int64)
+    if r.ndim != 2 or r.shape[0] != 4:
+        raise ValueError(f"expected the 4 gate rows of a unit, got shape {r.shape}")
+    return (r & 0xFF).astype(np.uint8).reshape(-1)
+
+
+def lstm_unit_major_rows(weights: np.ndarray, units: int) -> np.ndarray:
+    """Stacked gate rows [i; f; g; o] (4U, n) -> per unit the rows i_u, f_u, g_u, o_u (rows encoding)."""
+    w4 = np.asarray(weights).reshape(4, units, -1)
+    return np.concatenate([lstm_unit_rows(w4[:, u]) for u in range(units)])
+
+
+def gru_group_rows(rows) -> np.ndarray:
+    """R rows x n of a GRU weight matrix -> groups of 4 rows (zero rows pad the last), rows encoding."""
+    r = np.asarray(rows, dtype=np.int64)
+    r = np.concatenate([r, np.zeros(((-r.shape[0]) % 4, r.shape[1]), np.int64)])
+    return (r & 0xFF).astype(np.uint8).reshape(-1)
+
+
 def lstm_unit_bytes(rows, paired: bool = False) -> np.ndarray:
     """The four gate rows (i, f, g, o) x n of one LSTM unit -> the runtime's weight bytes (uint8).
 
@@ -94,9 +117,11 @@ def lstm_params(data: CData, op: LstmOp, n: str) -> None:
     # first, the paired one in the #else (the preprocessor keeps the one the build's kernels
     # read; only one is in flash). 4-byte aligned: the DSP path loads the words with LDM.
     a_wx = data.dual_array(f"{n}_wx", lstm_unit_major(sx.weights, U, False), lstm_unit_major(sx.weights, U, True),
-                           f"input weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * F})")
+                           f"input weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * F})",
+                           rows_bytes=lstm_unit_major_rows(sx.weights, U))
     a_wh = data.dual_array(f"{n}_wh", lstm_unit_major(sh.weights, U, False), lstm_unit_major(sh.weights, U, True),
-                           f"recurrent weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * U})")
+                           f"recurrent weights: per unit the rows i, f, g, o as column pairs ({U} x {4 * U})",
+                           rows_bytes=lstm_unit_major_rows(sh.weights, U))
     # the folded biases unit-major: (U, 4)
     a_bx = data.array("int32_t", f"{n}_bx", sx.folded_bias.reshape(4, U).T, "b - zx * rowsum(W) (U, 4)")
     a_bh = data.array("int32_t", f"{n}_bh", sh.folded_bias.reshape(4, U).T, "-zh * rowsum(U) (U, 4)")
@@ -159,10 +184,12 @@ def gru_params(data: CData, op: GruOp, n: str) -> None:
     # Groups of 4 rows in the LSTM's unit layout and encodings (runtime edgelstm_gru_step_s8_s16.c):
     # W's 3U rows, U's rows z, r and its candidate rows, each part padded with zero rows.
     a_wx = data.dual_array(f"{n}_wx", gru_group_bytes(wx, False), gru_group_bytes(wx, True),
-                           f"input weights ({3 * U}, {F}), gates z, r, h stacked, in groups of 4 rows")
+                           f"input weights ({3 * U}, {F}), gates z, r, h stacked, in groups of 4 rows",
+                           rows_bytes=gru_group_rows(wx))
     a_wh = data.dual_array(f"{n}_wh", np.concatenate([gru_group_bytes(wh[:2 * U], False), gru_group_bytes(wh[2 * U:], False)]),
                            np.concatenate([gru_group_bytes(wh[:2 * U], True), gru_group_bytes(wh[2 * U:], True)]),
-                           f"recurrent weights ({3 * U}, {U}), gates z, r | h stacked, in groups of 4 rows")
+                           f"recurrent weights ({3 * U}, {U}), gates z, r | h stacked, in groups of 4 rows",
+                           rows_bytes=np.concatenate([gru_group_rows(wh[:2 * U]), gru_group_rows(wh[2 * U:])]))
     a_bx = data.array("int32_t", f"{n}_bx", sx.folded_bias, "bx - zx * rowsum(W) (3U)")
     # the spec has no recurrent bias without reset_after
     a_bh = data.array("int32_t", f"{n}_bh", sh.folded_bias, "recurrent biases (3U)") if op.reset_after else "0"

@@ -128,8 +128,9 @@ class CData:
         self.parts.append(c_array(ctype, cname, vals, per_line=per_line, comment=comment))
         return cname
 
-    def dual_array(self, cname: str, offset_bytes, paired_bytes, comment: str) -> str:
-        """A recurrent weight array in its two encodings (runtime edgelstm_config.h), one compiled in."""
+    def dual_array(self, cname: str, offset_bytes, paired_bytes, comment: str, rows_bytes=None) -> str:
+        """A recurrent weight array in its two encodings (runtime edgelstm_config.h), one compiled in;
+        with ``rows_bytes`` a third one, the rows encoding of the MVE path (EDGELSTM_LSTM_ROWS)."""
         a = np.asarray(offset_bytes, dtype=np.uint8).reshape(-1)
         b = np.asarray(paired_bytes, dtype=np.uint8).reshape(-1)
         assert a.size == b.size
@@ -138,6 +139,15 @@ class CData:
         def text(v: np.ndarray) -> str:
             return "EDGELSTM_ALIGNED4 " + c_array("int8_t", cname, v.view(np.int8), per_line=24)
 
+        if rows_bytes is not None:
+            r = np.asarray(rows_bytes, dtype=np.uint8).reshape(-1)
+            assert r.size == a.size
+            self.parts.append(
+                f"/* {c_comment_text(comment)}: bytes of i and f w + 128, of g and o w + 128 (below) or w "
+                f"(EDGELSTM_LSTM_PAIRED: DSP and SSE2 kernels); EDGELSTM_LSTM_ROWS (MVE): the 4 rows of a "
+                f"unit one after the other, w itself */\n"
+                f"#if EDGELSTM_LSTM_ROWS\n{text(r)}#elif !EDGELSTM_LSTM_PAIRED\n{text(a)}#else\n{text(b)}#endif\n")
+            return cname
         self.parts.append(
             f"/* {c_comment_text(comment)}: bytes of i and f w + 128, of g and o w + 128 (below) or w "
             f"(EDGELSTM_LSTM_PAIRED: DSP and SSE2 kernels) */\n"

@@ -9,6 +9,7 @@ its QEMU machine, its SysTick clock and its memory.
     cortex-m4    mps2-an386  (Cortex-M4F)             mps2-an386           25 MHz
     cortex-m0    microbit    (nRF51822, Cortex-M0)    microbit             16 MHz
     cortex-m33   mps2-an505  (Cortex-M33)             mps2-an505           20 MHz
+    cortex-m55   mps3-an547  (Cortex-M55, Helium)     mps3-an547           32 MHz
 
 The SysTick clocks are those QEMU 7.2 gives the machines (mps2.c SYSCLK_FRQ, nrf51_soc.c
 HCLK_FRQ, mps2-tz.c sysclk_frq); the board firmware checks them on every run with a loop of
@@ -69,9 +70,16 @@ BOARDS: dict[str, Board] = {
         cpu_flags=("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"),
         systick_hz=20_000_000, flash_bytes=4 << 20, ram_bytes=4 << 20, vector_budget_bytes=64 << 10,
     ),
+    # Helium (MVE): __ARM_FEATURE_MVE selects EDGELSTM_PATH_MVE (runtime edgelstm_config.h).
+    # QEMU 7.2 mps2-tz.c: sysclk 32 MHz; code in the 512 KB ITCM (boots there), data in the DTCM.
+    "cortex-m55": Board(
+        core="cortex-m55", board="mps3-an547", title="Arm MPS3 AN547 (Cortex-M55, Helium)", qemu_machine="mps3-an547",
+        cpu_flags=("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-mfpu=auto"),
+        systick_hz=32_000_000, flash_bytes=512 << 10, ram_bytes=512 << 10, vector_budget_bytes=64 << 10,
+    ),
 }
 
-EXPORT_TARGETS = (HOST, "cortex-m4", "cortex-m0", "cortex-m33", ARDUINO)
+EXPORT_TARGETS = (HOST, "cortex-m4", "cortex-m0", "cortex-m33", "cortex-m55", ARDUINO)
 QEMU_TARGETS = tuple(b.qemu_target for b in BOARDS.values())
 
 # The board layer shipped with every Cortex-M export (firmware_templates/boards/common/).

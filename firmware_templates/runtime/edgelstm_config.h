@@ -8,13 +8,17 @@
 #ifndef EDGELSTM_CONFIG_H
 #define EDGELSTM_CONFIG_H
 
-/* ---- the path: exactly one of four, at compile time (no run-time dispatch) --------------------
+/* ---- the path: exactly one of five, at compile time (no run-time dispatch) --------------------
  *
  *   EDGELSTM_PATH_DSP      Cortex-M4 / M33 / M7 (__ARM_FEATURE_DSP): the LSTM unit loop in
  *                          assembly (edgelstm_lstm_step_s8_s16_dsp.c), SMLAD dot products on the
  *                          paired weight encoding, SMMLAR requantisation, SSAT.
  *   EDGELSTM_PATH_ARMV6M   Cortex-M0 / M0+ / M1 (__ARM_ARCH_6M__): the LSTM unit loop in
  *                          assembly (edgelstm_lstm_step_s8_s16_armv6m.c), MULS only.
+ *   EDGELSTM_PATH_MVE      Cortex-M55 / M85 with Helium (__ARM_FEATURE_MVE): intrinsics
+ *                          (edgelstm_lstm_step_s8_s16_mve.c, edgelstm_dot_s8_mve.h), VMLADAVA
+ *                          dot products over 16 int8 on the rows encoding (below), the unit
+ *                          update 4 units per vector.
  *   EDGELSTM_PATH_SSE2     x86 with SSE2 (every x86-64; the exported Makefile's plain -O2 has
  *                          it): 4 LSTM units at once in intrinsics
  *                          (edgelstm_lstm_step_s8_s16_sse2.c), PMADDWD dot products.
@@ -48,6 +52,11 @@
 
 #if defined(EDGELSTM_FORCE_PORTABLE)
 #define EDGELSTM_PATH_PORTABLE 1
+#elif defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(EDGELSTM_FORCE_ARMV6M)
+/* Cortex-M55 / M85 (Helium): intrinsics, so at every optimisation level (as SSE2); before DSP,
+ * which these cores have too */
+#define EDGELSTM_PATH_MVE 1
+#define EDGELSTM_KERNEL_PATH "mve"
 #elif defined(__ARM_FEATURE_DSP) && !defined(EDGELSTM_FORCE_ARMV6M) && defined(EDGELSTM_ASM_BUILD)
 #define EDGELSTM_PATH_DSP 1
 #define EDGELSTM_KERNEL_PATH "dsp"
@@ -94,12 +103,21 @@
  *   EDGELSTM_LSTM_PAIRED 0 (ARMv6-M, portable C): w + 128 as well (unsigned byte loads).
  * A model compiled for one encoding and a runtime for the other do not link:
  * NAME_model.c refers to the runtime's EDGELSTM_LSTM_ENCODING. */
-#if defined(EDGELSTM_PATH_DSP) || defined(EDGELSTM_PATH_SSE2)
+#if defined(EDGELSTM_PATH_MVE)
+/* EDGELSTM_LSTM_ROWS 1 (MVE): no column pairs; per unit the rows i, f, g, o one after the
+ * other, n bytes each, w itself (16 columns of a row per vector load, edgelstm_dot_s8_mve.h). */
+#define EDGELSTM_LSTM_ROWS 1
+#define EDGELSTM_LSTM_PAIRED 0
+#define EDGELSTM_LSTM_ENCODING edgelstm_lstm_weights_rows
+#elif defined(EDGELSTM_PATH_DSP) || defined(EDGELSTM_PATH_SSE2)
 #define EDGELSTM_LSTM_PAIRED 1
 #define EDGELSTM_LSTM_ENCODING edgelstm_lstm_weights_paired
 #else
 #define EDGELSTM_LSTM_PAIRED 0
 #define EDGELSTM_LSTM_ENCODING edgelstm_lstm_weights_offset
+#endif
+#if !defined(EDGELSTM_LSTM_ROWS)
+#define EDGELSTM_LSTM_ROWS 0
 #endif
 
 /* The LSTM weight arrays are 4-byte aligned (the DSP path reads them with LDM). */

@@ -46,6 +46,7 @@
 #if defined(EDGELSTM_PATH_SSE2)
 #include <emmintrin.h>
 #endif
+#include "edgelstm_dot_s8_mve.h" /* EDGELSTM_PATH_MVE: the rows encoding, int8 inputs */
 
 static inline int32_t edgelstm_dot_s8(const int8_t *w, const int8_t *x, int32_t n)
 {
@@ -102,7 +103,12 @@ static inline uint32_t *edgelstm_widen_s8(const int8_t *v, int32_t n, uint32_t *
 {
     int32_t s = 0;
     int32_t k;
-#if defined(EDGELSTM_PATH_DSP)
+#if defined(EDGELSTM_PATH_MVE)
+    /* the rows encoding holds w itself: the inputs stay int8 bytes, nothing to correct */
+    memcpy(out, v, (size_t)n);
+    out += (n + 3) >> 2;
+    (void)k;
+#elif defined(EDGELSTM_PATH_DSP)
     for (k = n >> 2; k > 0; --k) {
         const uint32_t vv = edgelstm_rd32(v);
         const uint32_t e = (uint32_t)__sxtb16(vv);                /* (v0, v2) */
@@ -248,7 +254,11 @@ static __m128i edgelstm_lstm_dot_sse2(const uint8_t *w, const uint32_t *vw, int3
 static inline void edgelstm_lstm_dot(const uint8_t *w, const uint32_t *vw, int32_t n, int32_t acc[4])
 {
     int32_t k;
-#if defined(EDGELSTM_PATH_DSP)
+#if defined(EDGELSTM_PATH_MVE)
+    /* the rows encoding: the 4 rows one after the other, the inputs int8 (edgelstm_widen_s8) */
+    edgelstm_rows4_dot_mve((const int8_t *)(const void *)w, (const int8_t *)(const void *)vw, n, acc);
+    (void)k;
+#elif defined(EDGELSTM_PATH_DSP)
     int32_t a_i = acc[0], a_f = acc[1], a_g = acc[2], a_o = acc[3];
     for (k = n >> 2; k > 0;) {
         int32_t kk = (k > EDGELSTM_PAIRED_CHUNK_BLOCKS) ? EDGELSTM_PAIRED_CHUNK_BLOCKS : k;

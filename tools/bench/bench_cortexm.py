@@ -1,18 +1,19 @@
 """Cortex-M instructions per LSTM step against CMSIS-NN's arm_lstm_unidirectional_s8.
 
 The radar LSTM (32 units, 18 features, 7 classes, 64 frames; tools/bench/common.py) is exported
-for cortex-m4, cortex-m0 and cortex-m33, cross-compiled with arm-none-eabi-gcc -O2 and run in
+for cortex-m4, cortex-m0, cortex-m33 and cortex-m55, cross-compiled with arm-none-eabi-gcc -O2 and run in
 qemu-system-arm with -icount shift=0 (edgelstm/verify/qemu.py, the footprint machinery):
 instructions per step (NAME_step averaged over every frame) and per MAC (the step's
 multiply-accumulates: 4 gates x units x (features + units)), so models with different feature
 counts compare. Outputs must equal the simulator (asserted); counts are never asserted.
 
 Peers:
-- CMSIS-NN arm_lstm_unidirectional_s8: the issue author's measurement (16-feature, 32-unit LSTM,
-  64 steps, GCC 12.2 -O2, QEMU): Cortex-M4 with DSP 31,330 instructions per step = 5.10 per MAC,
-  Cortex-M0 80,990 = 13.18 per MAC. CMSIS-NN cannot be built on this machine (no source
-  package is available offline; PyPI and Debian have none), so its figures are the issue
-  author's, measured with the same toolchain and QEMU - not re-measured in this run.
+- CMSIS-NN arm_lstm_unidirectional_s8 (16-feature, 32-unit LSTM, 64 steps, GCC -O2, QEMU):
+  built and run in this run from ../shared/peers/cmsis-nn (bench_cmsis_peer.py) for the
+  Cortex-M55 (MVE path) and the Cortex-M4 (DSP path) when that folder is there (a message says
+  so when it is not); the Cortex-M0 figure (80,990 per step = 13.18 per MAC) and the fallback
+  figures (M4 31,330 = 5.10, M55 12,515 = 2.04) are the issue author's, same toolchain and QEMU.
+  The Cortex-M55 is exported with --target cortex-m55 (QEMU mps3-an547, the MVE path).
 - In-run peer: the portable C path of the same export on the same core
   (-DEDGELSTM_FORCE_PORTABLE: DSP assembly off), measured in this run.
 
@@ -38,13 +39,20 @@ from edgelstm.tflite.reader import load_ir_from_bytes  # noqa: E402
 from edgelstm.verify import compare_outputs  # noqa: E402
 from edgelstm.verify.qemu import build_qemu  # noqa: E402
 
+import bench_cmsis_peer  # noqa: E402
+
 CMSIS_NN = {  # the issue author's QEMU measurements of arm_lstm_unidirectional_s8 (16 features, 32 units)
     "cortex-m4": {"per_step": 31_330, "per_mac": 5.10},
     "cortex-m0": {"per_step": 80_990, "per_mac": 13.18},
+    "cortex-m55": {"per_step": 12_515, "per_mac": 2.04},
 }
-CMSIS_NOTE = ("CMSIS-NN not built here (no offline source package; PyPI/Debian have none): "
-              "issue author's QEMU figure, GCC 12.2 -O2")
-CORES = ("cortex-m4", "cortex-m0", "cortex-m33")
+# Built and run in this run when ../shared/peers/cmsis-nn is there (bench_cmsis_peer.py): these
+# cores' CMSIS-NN rows are then measured here, not the figures above.
+PEER_NOTE = "CMSIS-NN built from ../shared/peers/cmsis-nn and run in this run (same GCC, same QEMU)"
+
+CMSIS_NOTE = ("CMSIS-NN not measured in this run (the peer in ../shared/peers/cmsis-nn builds the M55 and the "
+              "M4 only): issue author's QEMU figure, GCC 12.2 -O2")
+CORES = ("cortex-m4", "cortex-m0", "cortex-m33", "cortex-m55")
 
 
 def _measure(out: Path, core: str, xq: np.ndarray, expected: np.ndarray, macs: int, macs_head: int,
@@ -82,7 +90,19 @@ def measure_all(quick: bool = False, windows: int = 4, cores=CORES) -> dict:
             if core == "cortex-m4":
                 res["cortex-m4/portable"] = _measure(out, core, xq, expected, macs, macs_head,
                                                      ("-DEDGELSTM_FORCE_PORTABLE",))
+    res["_peer"] = {} if quick else measure_peer(cores)  # quick: correctness only
     return res
+
+
+def measure_peer(cores) -> dict:
+    """{core: CMSIS-NN figures} measured in this run for the cores the peer builds (M55 MVE, M4
+    DSP); empty, with a message, when ../shared/peers/cmsis-nn is absent."""
+    targets = [t for t, core in bench_cmsis_peer.CORE_OF.items() if core in cores]
+    try:
+        return bench_cmsis_peer.measure_all(targets)
+    except bench_cmsis_peer.PeerMissing as e:
+        print(f"bench_cortexm: {e}; the CMSIS-NN rows use the issue author's figures instead", file=sys.stderr)
+        return {}
 
 
 def rows_from(res: dict) -> list[Row]:
@@ -94,10 +114,12 @@ def rows_from(res: dict) -> list[Row]:
             continue
         fp = res[core]
         ipf, ipm = fp["instructions_per_frame"], fp["instructions_per_mac"]
-        cm = CMSIS_NN.get(core)
+        cm = res.get("_peer", {}).get(core) or CMSIS_NN.get(core)
+        note = PEER_NOTE if core in res.get("_peer", {}) else CMSIS_NOTE
         if cm is not None:
+            path = {"cortex-m55": " (MVE)", "cortex-m4": " (DSP)"}.get(core, "")
             rows.append(Row(f"{core} -O2 instructions per MAC (step, {shape})", float(ipm), float(cm["per_mac"]),
-                            "CMSIS-NN arm_lstm_unidirectional_s8", cm["per_mac"] / ipm, "fewer", CMSIS_NOTE))
+                            f"CMSIS-NN arm_lstm_unidirectional_s8{path}", cm["per_mac"] / ipm, "fewer", note))
             rows.append(Row(f"{core} -O2 instructions per step ({shape})", float(ipf), float(cm["per_step"]),
                             "CMSIS-NN (16 features: 6,144 MACs/step)", cm["per_step"] / ipf, "fewer",
                             f"edgelstm step = {mdl['macs_per_frame']:,} MACs"))
@@ -133,7 +155,9 @@ def main() -> None:
     args = ap.parse_args()
     rows = run(quick=args.quick, windows=2 if args.quick else args.windows)
     print_table(rows, "Cortex-M (QEMU -icount, arm-none-eabi-gcc -O2)")
-    print(f"\nnote: {CMSIS_NOTE}; the portable-C row is measured in this run.")
+    print(f"\nnote: rows marked '{PEER_NOTE}' are measured in this run; others: {CMSIS_NOTE}. "
+          "The portable-C row is measured in this run. QEMU counts instructions, not cycles "
+          "(a Helium instruction takes two beats per 128-bit operation on a Cortex-M55).")
     if args.json:
         dump_json(rows, args.json)
 
