@@ -22,6 +22,7 @@ from . import simulate_cmd  # noqa: F401,E402
 from . import export_cmd  # noqa: F401,E402
 from . import verify_cmd  # noqa: F401,E402
 from . import report_cmd  # noqa: F401,E402
+from . import search_cmd  # noqa: F401,E402
 
 
 def _debug_requested(argv: list[str]) -> bool:

@@ -1,0 +1,103 @@
+"""The shape of a candidate model: what the footprint model and the search space talk about.
+
+A :class:`ModelShape` is plain data (cell, layer widths, head, window, features, classes, frame
+stacking K); :meth:`ModelShape.terms` turns it into the named quantities the footprint
+coefficients multiply (edgelstm/search/footprint_coeffs.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+GATES = {"lstm": 4, "gru": 3}
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    cell: str                      # "lstm" or "gru"
+    units: tuple[int, ...]         # one width per recurrent layer
+    features: int                  # F: features per frame (before stacking)
+    window: int                    # T: frames per window (before stacking)
+    classes: int
+    dense: tuple[int, ...] = field(default_factory=tuple)  # hidden Dense (ReLU) widths
+    bidirectional: bool = False    # whole-window inference (NAME_classify_ws)
+    stack: int = 1                 # K frames per cell step
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["units"], d["dense"] = list(self.units), list(self.dense)
+        return d
+
+    @property
+    def steps(self) -> int:
+        return self.window // self.stack
+
+    @property
+    def step_features(self) -> int:
+        return self.features * self.stack
+
+    def layer_io(self) -> list[tuple[int, int]]:
+        """(input width, units) of each recurrent layer (one direction)."""
+        dirs = 2 if self.bidirectional else 1
+        out, width = [], self.step_features
+        for h in self.units:
+            out.append((width, h))
+            width = h * dirs
+        return out
+
+    def head_io(self) -> list[tuple[int, int]]:
+        """(input, output) of each Dense layer, the logits last."""
+        dirs = 2 if self.bidirectional else 1
+        width, out = self.units[-1] * dirs, []
+        for w in (*self.dense, self.classes):
+            out.append((width, w))
+            width = w
+        return out
+
+    def terms(self) -> dict[str, float]:
+        """The named quantities of this shape the footprint coefficients multiply.
+
+        Terms are split by cell and by streaming (one direction, NAME_step per frame) vs
+        whole-window (bidirectional, NAME_classify_ws), because each links other kernels.
+        """
+        c, g = self.cell, GATES[self.cell]
+        dirs = 2 if self.bidirectional else 1
+        mode = "ws" if self.bidirectional else "st"
+        key = f"{c}_{mode}"
+        io = self.layer_io()
+        head = self.head_io()
+        rec_w = sum(dirs * g * h * (i + h) for i, h in io)         # int8 weights of the gates
+        rec_rows = sum(dirs * g * h for _, h in io)                # gate rows (bias, requantisation)
+        head_w = sum(i * o for i, o in head)
+        head_rows = sum(o for _, o in head)
+        per = self.steps / self.window  # cell steps per frame (1/K; T % K trailing frames run none)
+        t = {
+            "one": 1.0,
+            f"is_{key}": 1.0,
+            "stacked": 1.0 if self.stack > 1 else 0.0,
+            # flash: data
+            f"w8_{c}": float(rec_w),
+            f"rows_{c}": float(rec_rows),
+            f"layers_{key}": float(len(io) * dirs),
+            "w8_head": float(head_w),
+            "rows_head": float(head_rows),
+            "dense_layers": float(len(head)),
+            "features": float(self.features),
+            # RAM
+            f"units_{key}": float(sum(h for _, h in io)),
+            f"max_units_{key}": float(max(h for _, h in io)),
+            f"max_in_{key}": float(max(i for i, _ in io)),
+            "ws_seq": float(self.steps * max(dirs * h for _, h in io)) if self.bidirectional else 0.0,
+            "stack_buffer": float(self.step_features) if self.stack > 1 else 0.0,
+            "max_head": float(max(max(i, o) for i, o in head)),
+            # instructions per frame: one cell step every K frames (streaming), or the whole
+            # window divided by its frames (whole-window, the head included)
+            f"ipf_macs_{key}": rec_w * per,
+            f"ipf_units_{key}": dirs * sum(h for _, h in io) * per,
+            f"ipf_in_{key}": dirs * sum(i for i, _ in io) * per,
+            f"ipf_layers_{key}": dirs * len(io) * per,
+            f"ipf_one_{key}": 1.0,
+            "ipf_head_ws": (head_w + 8 * head_rows) / self.window if self.bidirectional else 0.0,
+            "ipf_stack_frame": float(self.features) if self.stack > 1 else 0.0,
+        }
+        return t
