@@ -24,6 +24,7 @@ from edgelstm.model import Int8Model
 from edgelstm.testing import GruSynthSpec, random_int8_inputs, synth_gru_tflite
 from edgelstm.tflite.reader import load_ir_from_bytes
 from edgelstm.verify import build_host, compare_outputs, load_export_model, stream_checkpoints
+from edgelstm.verify.qemu import build_qemu
 from edgelstm.verify.reference import simulate_stream
 
 from .conftest import need_tool
@@ -291,3 +292,83 @@ def test_gru_generated_source_and_refusals(tmp_path):
     refused(lambda op: setattr(op, "hidden_frac_bits", 16), "hidden scale")
     refused(lambda op: op.gates["r"].input_fc.shift.__setitem__(0, 40), "shift")
     refused(lambda op: setattr(op.gates["z"].recurrent_fc, "input_offset", 3), "zero point")
+    refused(lambda op: op.gates["h"].recurrent_fc.multiplier.__setitem__(0, 1 << 29), "normalised Q31 multiplier")
+    refused(lambda op: op.gates["z"].input_fc.multiplier.__setitem__(0, -(1 << 30)), "normalised Q31 multiplier")
+
+
+def test_gru_reset_product_must_be_a_plain_requantisation():
+    """The reset_after=1 product r * ah_h is sat16(MBQM(., 2^30, -14)) in the spec; the assembly
+    paths requantise it as such, so export-c refuses any other form (graph.py _check_gru)."""
+    for field, value, needle in (("multiplier", 1 << 29, "reset multiplier"), ("output_offset", 5, "output offset"),
+                                 ("act_min", -128, "range")):
+        qm = load_ir_from_bytes(synth_gru_tflite(MODELS["u1_f1"]))
+        op = next(op for op in qm.ops if op.kind == "gru")
+        assert op.reset_after
+        check_supported(qm)
+        setattr(op.reset_mul, field, value)
+        with pytest.raises(UnsupportedError, match=needle):
+            check_supported(qm)
+
+
+# ----------------------------------------------------------------------- the Cortex-M paths
+
+# The per-path GRU steps (edgelstm_gru_step_s8_s16_dsp.c / _armv6m.c) in QEMU: shapes whose row
+# counts leave a partial group of 4 (3U % 4 != 0), both reset_after forms, k = 0 / 12 / 15,
+# saturating weights, and row multipliers of every kind the per-row requantisation meets: 0
+# (scale ratios below 2^-32), shifts down to -31 and -20, left shifts of 7..11.
+QEMU_MODELS: dict[str, GruSynthSpec] = {
+    "u1_f1": MODELS["u1_f1"],
+    "stack2_ra0_k0_k12": MODELS["stack2_ra0_k0_k12"],
+    "extreme_w_ra0": MODELS["extreme_w_ra0"],
+    "tiny_w": GruSynthSpec(units=6, features=5, window=10, weight_scale=1e-12, bias_range=1e-9, seed=120),
+    "small_w_ra0": GruSynthSpec(units=6, features=5, window=10, weight_scale=3e-8, reset_after=False, seed=121),
+    "big_w": GruSynthSpec(units=5, features=7, window=10, weight_scale=5.0, seed=122),
+}
+GRU_PATH_FILES = {"cortex-m4": "edgelstm_gru_step_s8_s16_dsp", "cortex-m33": "edgelstm_gru_step_s8_s16_dsp",
+                  "cortex-m0": "edgelstm_gru_step_s8_s16_armv6m"}
+
+
+def test_qemu_models_cover_the_requantisation_cases():
+    shifts, zero_rows = set(), 0
+    for spec in QEMU_MODELS.values():
+        for op in load_ir_from_bytes(synth_gru_tflite(spec)).recurrent_ops():
+            for st in (op.input_stack, op.recurrent_stack):
+                shifts |= set(np.asarray(st.shift).tolist())
+                zero_rows += int((np.asarray(st.multiplier) == 0).sum())
+    assert zero_rows > 0 and min(shifts) <= -31 and max(shifts) >= 10 and 0 in shifts, (sorted(shifts), zero_rows)
+
+
+@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m0", "cortex-m33"])
+def test_gru_paths_in_qemu_equal_simulator(core, tmp_path):
+    """Every output byte of the GRU step's DSP (M4, M33) and ARMv6-M (M0) paths equals the
+    simulator (uniform and extreme windows, classify and the streaming step), and the step of
+    the path is the path file's (edgelstm_gru_step_s8_s16.h: one per build)."""
+    need_tool("arm-none-eabi-gcc")
+    need_tool("qemu-system-arm")
+    keys = list(QEMU_MODELS) if core != "cortex-m33" else ["u1_f1", "big_w"]  # M33 runs the M4's file
+    (tmp_path / core).mkdir()
+    for key in keys:
+        out = export_gru(tmp_path / core, key, n_vectors=1, spec=QEMU_MODELS[key])
+        m = read_manifest(out)
+        model = load_export_model(out, m)
+        build = build_qemu(out, m, f"qemu-{core}", build_dir=tmp_path / f"b_{core}_{key}")
+        try:
+            obj = build.build_dir / "obj"
+            defined = [stem for stem in ("edgelstm_gru_step_s8_s16", *set(GRU_PATH_FILES.values()))
+                       if "edgelstm_gru_step_path_s8_s16" in _defined_symbols(obj / f"{stem}.o")]
+            assert defined == [GRU_PATH_FILES[core]], defined
+            T, F = model.window, model.n_features
+            xq = np.concatenate([random_int8_inputs(12, T, F, seed=7, kind="uniform"),
+                                 random_int8_inputs(8, T, F, seed=8, kind="extremes")])
+            expected = model.predict_int8(xq)
+            got_c, classes, got_s, _ = build.run_windows(xq)
+        finally:
+            build.cleanup()
+        rep = compare_outputs(expected, {"classify": got_c, "classes": classes, "stream": got_s})
+        assert rep["mismatches"] == 0 and rep["argmax_mismatches"] == 0, (key, rep["first_mismatches"])
+
+
+def _defined_symbols(obj: Path) -> set[str]:
+    proc = subprocess.run(["arm-none-eabi-nm", "--defined-only", str(obj)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return {ln.split()[-1] for ln in proc.stdout.splitlines() if ln.strip()}
