@@ -14,7 +14,7 @@ from ..codegen.targets import BOARDS, EXPORT_TARGETS
 from ..errors import ToolError
 from ..fsutil import write_text_atomic
 from ..verify.qemu import find_qemu, measure_footprint
-from ..verify.toolchain import DEFAULT_OPT, OPT_LEVELS
+from ..verify.toolchain import DEFAULT_OPT, OPT_LEVELS, find_tool
 from .base import Output, cli, default_of, output_options
 
 # The optimisation levels the CLI offers for a Cortex-M build: not -O0, whose build runs the
@@ -123,13 +123,14 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
         obj["footprint"] = None
         if footprint:
             try:
+                b = BOARDS[target]
                 try:
-                    find_qemu()
+                    find_qemu() if b.qemu_system == "qemu-system-arm" else find_tool(b.qemu_system, "emulator")
                     run = True
                 except ToolError as e:
                     run = False
                     out.note(f"note: instructions not measured: {e}")
-                out.note(f"measuring the footprint on {target} (arm-none-eabi-gcc {opt}"
+                out.note(f"measuring the footprint on {target} ({b.cross_prefix}gcc {opt}"
                          + (", QEMU -icount" if run else "") + ")")
                 fp = measure_footprint(res.out, target, opt=opt, run=run, manifest=res.manifest)
                 obj["footprint"] = fp

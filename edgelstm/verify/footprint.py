@@ -370,7 +370,7 @@ def footprint_report(build, *, macs_per_frame: int | None = None, macs_head: int
         "stack_deepest_path": paths[api[int(np.argmax([v or 0 for v in api_stacks]))]] if api else [],
         "stack_external_bound": {"functions": sorted(externals), "bytes_each": EXTERNAL_STACK_BOUND},
         "weights_bytes_declared": m.weights_bytes,
-        "size_elf": elf_size(build.footprint_elf),
+        "size_elf": elf_size(build.footprint_elf, build.board.cross_prefix + "size"),
         "macs_per_frame": macs_per_frame,
         "macs_head": macs_head,
     }

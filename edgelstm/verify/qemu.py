@@ -25,7 +25,7 @@ from ..errors import EdgelstmError
 from .compare import load_export_model, simulate_export, verify_report
 from .frontend_raw import is_raw_data, verify_raw
 from .qemu_build import QemuBuild, build_qemu
-from .toolchain import ARM_GCC, DEFAULT_OPT, OPT_LEVELS, QEMU, find_arm_gcc, find_qemu, normalize_opt
+from .toolchain import ARM_GCC, DEFAULT_OPT, OPT_LEVELS, QEMU, find_arm_gcc, find_qemu, find_tool, normalize_opt
 
 __all__ = [
     "DEFAULT_OPT",
@@ -107,11 +107,12 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
         return verify_raw(export_dir, data, samples=samples, target=target, opt=opt, note=note)
     t0 = time.perf_counter()
     manifest = read_manifest(export_dir)
-    find_arm_gcc()
-    find_qemu()
+    cc_name = board.cross_prefix + "gcc"
+    find_arm_gcc() if cc_name == ARM_GCC else find_tool(cc_name, "cross-compiler")
+    find_qemu() if board.qemu_system == QEMU else find_tool(board.qemu_system, "emulator")
     sim = simulate_export(export_dir, manifest, data, samples, seed, note)
     xq, X, model = sim.xq, sim.float_inputs, sim.model
-    note(f"cross-compiling {manifest.name} for {board.core} ({ARM_GCC} {opt})")
+    note(f"cross-compiling {manifest.name} for {board.core} ({cc_name} {opt})")
     build = build_qemu(export_dir, manifest, target, opt=opt)
     try:
         n = len(xq)
@@ -123,7 +124,7 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
                 state["last"], state["shown"] = now, done
                 note(f"  {target}: {done}/{total} windows ({time.perf_counter() - t0:.0f} s)")
 
-        note(f"running {n} windows on the {board.title} in QEMU ({QEMU} -M {board.qemu_machine} -icount shift=0)")
+        note(f"running {n} windows on the {board.title} in QEMU ({board.qemu_system} -M {board.qemu_machine} -icount shift=0)")
         out, classes, stream, counts = build.run_windows(xq, progress=progress)
         front = None
         if X is not None:

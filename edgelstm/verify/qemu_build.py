@@ -35,7 +35,8 @@ from ..codegen.templates import boards_dir
 from ..errors import EdgelstmError, ToolError
 from . import footprint as fpmod
 from .harness import MODE_FRONT_END, MODE_WINDOWS, pack_inputs, unpack_windows
-from .toolchain import ARM_GCC, DEFAULT_OPT, QEMU, find_arm_gcc, find_qemu, first_error, normalize_opt, run_tool
+from .toolchain import (ARM_GCC, DEFAULT_OPT, QEMU, find_arm_gcc, find_qemu, find_tool, first_error, normalize_opt,
+                        run_tool)
 
 STRICT_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror")
 SECTION_FLAGS = ("-ffunction-sections", "-fdata-sections")
@@ -81,8 +82,8 @@ class QemuBuild:
         ToolError, as is one over ``timeout`` seconds; ``progress(records)`` is called as the
         output grows.
         """
-        qemu = find_qemu()
         b = self.board
+        qemu = find_qemu() if b.qemu_system == QEMU else find_tool(b.qemu_system, "emulator")
         wd = self.build_dir
         inp, outp, meas = wd / "inputs.bin", wd / "outputs.bin", wd / "measure.txt"
         inp.write_bytes(payload)
@@ -94,7 +95,7 @@ class QemuBuild:
         n_records = max(1, (expect_bytes or record_bytes) // max(record_bytes, 1))
         if timeout is None:
             timeout = 120.0 + 5 * est * n_records
-        cmd = [qemu, "-M", b.qemu_machine, "-nographic", "-monitor", "none", "-serial", "none",
+        cmd = [qemu, "-M", b.qemu_machine, *b.qemu_extra, "-nographic", "-monitor", "none", "-serial", "none",
                "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,sleep=off",
                "-kernel", self.elf.name]
         out_f = open(wd / "qemu.stdout", "wb")
@@ -103,7 +104,7 @@ class QemuBuild:
             try:
                 proc = subprocess.Popen(cmd, cwd=wd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL)
             except OSError as e:
-                raise ToolError(f"cannot run {QEMU}: {e.strerror or e}") from None
+                raise ToolError(f"cannot run {b.qemu_system}: {e.strerror or e}") from None
             t0 = last_change = time.monotonic()
             last_size = -1
             try:
@@ -138,7 +139,7 @@ class QemuBuild:
                 raise ToolError(f"the firmware faulted on the {b.title} under QEMU: {msg}")
             if rc == QEMU_EXIT_HARNESS:
                 raise ToolError(f"the verify firmware stopped under QEMU: {msg}")
-            raise ToolError(f"{QEMU} -M {b.qemu_machine} failed (exit code {rc}): {msg}")
+            raise ToolError(f"{b.qemu_system} -M {b.qemu_machine} failed (exit code {rc}): {msg}")
         if progress is not None and outp.exists():
             progress(outp.stat().st_size // max(record_bytes, 1))
         raw = outp.read_bytes() if outp.exists() else b""
@@ -164,7 +165,7 @@ class QemuBuild:
         if measure.get("end") != 1:
             raise ToolError("the verify firmware did not write its measurements (measure.txt)")
         if not counts.get("calibration_ok"):
-            raise ToolError(f"SysTick under QEMU does not count instructions as expected on the {self.board.title} "
+            raise ToolError(f"{self.board.tick_counter} under QEMU does not count instructions as expected on the {self.board.title} "
                             f"(calibration: {measure.get('calibration_ticks')} ticks for "
                             f"{measure.get('calibration_instructions')} instructions)")
         self.last_measure = counts
@@ -207,10 +208,12 @@ def build_qemu(export_dir: str | os.PathLike, manifest: ExportManifest, target: 
     """Cross-compile ``export_dir`` for the core of ``target`` (qemu-cortex-m4, cortex-m0, ...)."""
     board = board_for(target)
     opt = normalize_opt(opt)
-    gcc = find_arm_gcc()
+    cc_name = board.cross_prefix + "gcc"  # arm-none-eabi-gcc, riscv64-unknown-elf-gcc
+    gcc = find_arm_gcc() if cc_name == ARM_GCC else find_tool(cc_name, "cross-compiler")
     d = Path(export_dir)
     bd = boards_dir()
     common = bd / "common"
+    own = bd / board.board  # the board's own layer files (Board.board_files) replace common/'s
     own_dir = build_dir is None  # a temporary folder of ours: removed if the build fails
     bdir = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix=f"edgelstm_{board.core}_"))
     try:
@@ -224,10 +227,21 @@ def build_qemu(export_dir: str | os.PathLike, manifest: ExportManifest, target: 
             if not p.is_file():
                 raise EdgelstmError(f"export folder '{d}' lacks {s}", "export again with 'edgelstm export-c'")
             sources.append(p)
+        if board.board_files:
+            # common/ and the board's own files in one folder, as in an export's board/: a
+            # "#include" next to a common file must find the board's header, not common/'s
+            staged = bdir / "board_src"
+            staged.mkdir(exist_ok=True)
+            for f in common.iterdir():
+                if f.is_file():
+                    shutil.copyfile(f, staged / f.name)
+            for f in board.board_files:
+                shutil.copyfile(own / f, staged / f)
+            common = staged
         incs = [f"-I{bdir}", f"-I{common}"] + [f"-I{x}" for x in include_dirs(d, manifest)]
-        cflags = (*board.cpu_flags, opt, *STRICT_CFLAGS, *SECTION_FLAGS, *extra_cflags)
-        ver = run_tool([gcc, "-dumpversion"], f"{ARM_GCC} -dumpversion", timeout=60)
-        compiler_version = f"{ARM_GCC} {ver.stdout.strip()}" if ver.returncode == 0 else ARM_GCC
+        cflags = (*board.cpu_flags, *board.libc_flags, opt, *STRICT_CFLAGS, *SECTION_FLAGS, *extra_cflags)
+        ver = run_tool([gcc, "-dumpversion"], f"{cc_name} -dumpversion", timeout=60)
+        compiler_version = f"{cc_name} {ver.stdout.strip()}" if ver.returncode == 0 else cc_name
 
         jobs_list: list[tuple[list[str], str]] = []
         lib_objs: list[Path] = []
@@ -252,28 +266,28 @@ def build_qemu(export_dir: str | os.PathLike, manifest: ExportManifest, target: 
 
         def compile_one(job: tuple[list[str], str]) -> tuple[str, subprocess.CompletedProcess]:
             cmd, what = job
-            return what, run_tool(cmd, f"{ARM_GCC} ({what})")
+            return what, run_tool(cmd, f"{cc_name} ({what})")
 
         with ThreadPoolExecutor(max_workers=jobs or min(8, os.cpu_count() or 2)) as ex:
             results = list(ex.map(compile_one, jobs_list))
         for what, proc in results:
             if proc.returncode != 0:
-                raise ToolError(f"{ARM_GCC} failed to compile {what} for {board.core} ({opt}): "
+                raise ToolError(f"{cc_name} failed to compile {what} for {board.core} ({opt}): "
                                 f"{first_error(proc.stderr or proc.stdout)}")
 
         ld = bd / board.board / "linker.ld"
 
         def link(main_obj: Path, elf: Path) -> None:
-            cmd = [gcc, *board.cpu_flags, opt, *LINK_FLAGS, "-T", str(ld), f"-Wl,-Map={elf.with_suffix('.map')}",
+            cmd = [gcc, *board.cpu_flags, *board.libc_flags, opt, *board.link_flags, "-T", str(ld), f"-Wl,-Map={elf.with_suffix('.map')}",
                    "-o", str(elf), str(board_objs["edgelstm_startup.c"]), str(board_objs["edgelstm_board.c"]),
                    str(main_obj), *map(str, lib_objs)]
-            proc = run_tool(cmd, f"{ARM_GCC} (link)")
+            proc = run_tool(cmd, f"{cc_name} (link)")
             if proc.returncode != 0:
                 err = first_error(proc.stderr or proc.stdout)
                 if "overflowed" in err or "not enough RAM" in err:
                     raise ToolError(f"{manifest.name} does not fit the {board.title} "
                                     f"({board.flash_bytes >> 10} KB flash, {board.ram_bytes >> 10} KB RAM): {err}")
-                raise ToolError(f"{ARM_GCC} failed to link the {board.core} firmware: {err}")
+                raise ToolError(f"{cc_name} failed to link the {board.core} firmware: {err}")
 
         elf = bdir / "firmware.elf"
         fp_elf = bdir / "footprint.elf"

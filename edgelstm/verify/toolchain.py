@@ -66,12 +66,12 @@ def run_tool(cmd: list[str], what: str, timeout: float = 600.0, cwd: Path | None
     return proc
 
 
-def elf_size(elf: Path) -> dict[str, int] | None:
-    """``arm-none-eabi-size -B``: {text, data, bss} of an ELF (None without the tool or on failure)."""
-    size = shutil.which(ARM_SIZE)
+def elf_size(elf: Path, size_tool: str = ARM_SIZE) -> dict[str, int] | None:
+    """``arm-none-eabi-size -B`` (or ``size_tool``): {text, data, bss} of an ELF (None without the tool or on failure)."""
+    size = shutil.which(size_tool)
     if size is None:
         return None
-    proc = run_tool([size, "-B", str(elf)], ARM_SIZE, timeout=60)
+    proc = run_tool([size, "-B", str(elf)], size_tool, timeout=60)
     if proc.returncode != 0:
         return None
     lines = proc.stdout.strip().splitlines()
@@ -79,3 +79,21 @@ def elf_size(elf: Path) -> dict[str, int] | None:
         return None
     text, data, bss = (int(v) for v in lines[1].split()[:3])
     return {"text": text, "data": data, "bss": bss}
+
+
+# Other boards' tools (codegen/targets.py Board.cross_prefix / qemu_system): how to install each.
+INSTALL_HINTS = {
+    ARM_GCC: "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi, or the Arm GNU Toolchain from developer.arm.com",
+    QEMU: "apt-get install qemu-system-arm",
+    "riscv64-unknown-elf-gcc": "apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf "
+                               "(tools/install_system_deps.sh)",
+    "qemu-system-riscv32": "apt-get install qemu-system-misc (tools/install_system_deps.sh)",
+}
+
+
+def find_tool(name: str, what: str = "tool") -> str:
+    """The path of ``name`` (a board's cross-compiler or QEMU), or a one-line error saying how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        raise ToolError(f"the {what} '{name}' is not on PATH", f"install it: {INSTALL_HINTS.get(name, name)}")
+    return path

@@ -8,7 +8,7 @@
 #ifndef EDGELSTM_CONFIG_H
 #define EDGELSTM_CONFIG_H
 
-/* ---- the path: exactly one of five, at compile time (no run-time dispatch) --------------------
+/* ---- the path: exactly one of six, at compile time (no run-time dispatch) ---------------------
  *
  *   EDGELSTM_PATH_DSP      Cortex-M4 / M33 / M7 (__ARM_FEATURE_DSP): the LSTM unit loop in
  *                          assembly (edgelstm_lstm_step_s8_s16_dsp.c), SMLAD dot products on the
@@ -22,7 +22,11 @@
  *   EDGELSTM_PATH_SSE2     x86 with SSE2 (every x86-64; the exported Makefile's plain -O2 has
  *                          it): 4 LSTM units at once in intrinsics
  *                          (edgelstm_lstm_step_s8_s16_sse2.c), PMADDWD dot products.
- *   EDGELSTM_PATH_PORTABLE everything else (RISC-V, other compilers, ...): plain C99
+ *   EDGELSTM_PATH_RV32     32-bit RISC-V with multiply (__riscv_xlen 32, __riscv_mul: rv32imc,
+ *                          rv32imac, ...): the LSTM unit loop in C for the core
+ *                          (edgelstm_lstm_step_s8_s16_rv32.c), MULHSU requantisation, no
+ *                          64-bit arithmetic and no helper calls.
+ *   EDGELSTM_PATH_PORTABLE everything else (rv32i, rv64, other compilers, ...): plain C99
  *                          (edgelstm_lstm_step_s8_s16.c).
  *
  * Each edgelstm_lstm_step_s8_s16_<path>.c is compiled whole when its macro is set and is empty
@@ -66,6 +70,12 @@
 #elif defined(__SSE2__) && !defined(EDGELSTM_FORCE_ARMV6M)
 #define EDGELSTM_PATH_SSE2 1
 #define EDGELSTM_KERNEL_PATH "sse2"
+#elif defined(__riscv) && defined(__riscv_xlen) && (__riscv_xlen == 32) && defined(__riscv_mul) && \
+    !defined(EDGELSTM_FORCE_ARMV6M)
+/* 32-bit RISC-V with the M extension (rv32imc, ESP32-C3 class): C with one MULHSU of inline
+ * assembly (edgelstm_lstm_step_s8_s16_rv32.c), so at every optimisation level (as SSE2) */
+#define EDGELSTM_PATH_RV32 1
+#define EDGELSTM_KERNEL_PATH "rv32"
 #else
 #define EDGELSTM_PATH_PORTABLE 1
 #endif

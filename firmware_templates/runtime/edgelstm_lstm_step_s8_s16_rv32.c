@@ -1,0 +1,344 @@
+/*
+ * edgelstm_lstm_step_s8_s16_rv32.c - the LSTM step on EDGELSTM_PATH_RV32 (32-bit RISC-V with the
+ * M extension: __riscv, __riscv_xlen == 32, __riscv_mul; rv32imc as in the ESP32-C3 class of
+ * cores; edgelstm_config.h). Compiled whole on that path, empty on the others. The formulas and
+ * the order of work: edgelstm_lstm_step_s8_s16.c (TFLM LstmStep, CMSIS-NN arm_nn_lstm_step_s8);
+ * the values are the same bytes on every path (tests/test_target_riscv.py, tests/test_c_paths.py).
+ *
+ * What the core offers and how it is used:
+ *   - 31 registers: the 4 gate accumulators of a unit, the 4 inputs of two column pairs, the
+ *     weight and input pointers all stay in registers through the dot product;
+ *   - no multiply-accumulate and no SIMD: a multiply-accumulate is LBU + MUL + ADD. The weights
+ *     are the offset encoding (EDGELSTM_LSTM_PAIRED 0: every byte w + 128, read unsigned, the
+ *     -128 sum x correction once per step), the inputs widened once per step to int32 words;
+ *     per column pair the 8 weight bytes are one 8-byte record (edgelstm_dot_s8.h);
+ *   - a 32 x 32 -> high 32 multiply (MULH, MULHSU): SaturatingRoundingDoublingHighMul without any
+ *     64-bit arithmetic (edgelstm_rv32_rq below; no __muldi3 or other helper call anywhere);
+ *   - 32-bit registers used as two 16-bit lanes where that is exact: the sigmoid / tanh table
+ *     pair (ua, ub) is ONE 32-bit load, and the two interpolation products ua (2^k - t) and
+ *     ub t of the table come from one MUL of the packed pair with a packed weight (below).
+ */
+#include "edgelstm_lstm_step_s8_s16.h"
+
+#if defined(EDGELSTM_PATH_RV32)
+/* The LSTM requantiser on RV32 (the same value as edgelstm_rq16: sat16(MBQM(x, m, shift)) for
+ * m = 0 or m >= 2^30, every shift in [-31, 31], every int32 x):
+ *
+ *   x' = x << left                                  (wrapping, as wrap_int32(x << left))
+ *   Z  = SRDHM(x', m) = floor((x' 2m + 2^31) / 2^32)
+ *      = MULHSU(x', 2m) + (MUL(x', 2m) >> 31)        (2m < 2^32 unsigned: the high word of the
+ *                                                      signed x unsigned product, plus the
+ *                                                      carry of the + 2^31 into it)
+ *   T  = Z - [x' < 0]   (e >= 1 only; see edgelstm_rq16)
+ *   RDBP(Z, e) = floor((T + 2^(e-1)) / 2^e) = ((T >> (e - 1)) + 1) >> 1   for e >= 1
+ *              = T                                                       for e = 0
+ *     as ((T >> em1) + rb) >> rb with (em1, rb) = (e - 1, 1) or (0, 0): no 32-bit overflow
+ *     (T + 2^(e-1) could overflow, (T >> (e-1)) + 1 cannot).
+ *
+ * m = 0 is m2 = 0: Z = 0 whatever left is (a shift by 32 would be a shift by 0 on RISC-V). */
+typedef struct {
+    uint32_t m2;   /* 2 m */
+    int32_t left;  /* max(shift, 0) */
+    int32_t fmask; /* -1 when shift < 0, else 0 */
+    int32_t em1;   /* e - 1 when e = max(-shift, 0) >= 1, else 0 */
+    int32_t rb;    /* 1 when e >= 1, else 0 */
+} edgelstm_rv32_rq_t;
+
+static inline int32_t edgelstm_rv32_rq_prepare(int32_t multiplier, int32_t shift, edgelstm_rv32_rq_t *q)
+{
+    const int32_t e = (shift < 0) ? -shift : 0;
+    q->m2 = (uint32_t)multiplier << 1;
+    q->left = (shift > 0) ? shift : 0;
+    q->fmask = (shift < 0) ? -1 : 0;
+    q->em1 = (e >= 1) ? e - 1 : 0;
+    q->rb = (e >= 1) ? 1 : 0;
+    return (multiplier == 0 || multiplier >= 0x40000000) ? 1 : 0;
+}
+
+/* The high word of the signed x unsigned product (MULHSU), in C the compiler turns into that one
+ * instruction on RV32M (int64 product of a sign-extended and a zero-extended 32-bit value). */
+static inline int32_t edgelstm_rv32_mulhsu(int32_t a, uint32_t b)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    int32_t r;
+    __asm__("mulhsu %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b) >> 32);
+#endif
+}
+
+/* The requantisation before its sat16. */
+static inline int32_t edgelstm_rv32_rq_raw(int32_t x, const edgelstm_rv32_rq_t *q)
+{
+    const int32_t x1 = edgelstm_shl_wrap_s32(x, q->left);
+    const int32_t z = edgelstm_rv32_mulhsu(x1, q->m2) + (int32_t)(((uint32_t)x1 * q->m2) >> 31);
+    const int32_t t = z + (q->fmask & edgelstm_asr_s32(x1, 31));
+    return edgelstm_asr_s32(edgelstm_asr_s32(t, q->em1) + q->rb, q->rb);
+}
+
+/* sat16 with one compare on the common path (values inside the int16 range). */
+static inline int32_t edgelstm_rv32_sat16(int32_t v)
+{
+    if ((uint32_t)v + 32768u > 65535u) {
+        v = (v < 0) ? EDGELSTM_INT16_MIN : EDGELSTM_INT16_MAX;
+    }
+    return v;
+}
+
+static inline int32_t edgelstm_rv32_rq(int32_t x, const edgelstm_rv32_rq_t *q)
+{
+    return edgelstm_rv32_sat16(edgelstm_rv32_rq_raw(x, q));
+}
+
+/* edgelstm_sigmoid_q15 (TFLM Logistic on int16, the value for every int16 x): a = |3x|, the
+ * table pair (ua, ub) at a >> 9 as two halfword loads (a word load would be misaligned half
+ * the time, which cores such as the ESP32-C3 trap), ua 2^9 + t (ub - ua) + 2^9 >> 10. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int32_t edgelstm_rv32_sigmoid(int32_t x)
+{
+    const int32_t in = x * 3;
+    const uint32_t s = (uint32_t)edgelstm_asr_s32(in, 31);
+    const uint32_t a = ((uint32_t)in ^ s) - s;
+    const uint16_t *tp = &edgelstm_sigmoid_table_uint16[a >> 9];
+    const uint32_t ua = tp[0];
+    const uint32_t ub = tp[1];
+    const int32_t pos = (int32_t)(((ua << 9) + (a & 0x1FFu) * (ub - ua) + (1u << 9)) >> 10);
+    return (in < 0) ? 32768 - pos : pos;
+}
+
+/* edgelstm_tanh_q15_in (TFLM Tanh on int16, on its input_data): |in| clamped to 255 * 256 - 1
+ * gives TFLM's saturated 32767 (edgelstm_tanh_q15_dsp), so the pair never leaves the table. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int32_t edgelstm_rv32_tanh(int32_t in)
+{
+    const uint32_t s = (uint32_t)edgelstm_asr_s32(in, 31);
+    uint32_t a = ((uint32_t)in ^ s) - s;
+    const uint16_t *tp;
+    uint32_t ua;
+    uint32_t ub;
+    uint32_t r;
+    if (a > 65279u) {
+        a = 65279u;
+    }
+    tp = &edgelstm_sigmoid_table_uint16[a >> 8];
+    ua = tp[0];
+    ub = tp[1];
+    r = ((ua << 8) + (a & 0xFFu) * (ub - ua) - (1u << 23) + (1u << 7)) >> 8;
+    return edgelstm_u32_to_s32((r ^ s) - s); /* -r when in < 0 */
+}
+
+/* The numbers of a step that do not depend on the unit (edgelstm_lstm_prepare's, in this
+ * path's requantiser form). */
+typedef struct {
+    edgelstm_rv32_rq_t gate_x[4];
+    edgelstm_rv32_rq_t gate_h[4];
+    edgelstm_rv32_rq_t cell_forget;
+    edgelstm_rv32_rq_t cell_input;
+    edgelstm_rv32_rq_t hidden;
+    int32_t clip_lo;
+    int32_t clip_hi;
+    edgelstm_tanh_in_t tanh_in;
+    int32_t h_offset;
+} edgelstm_rv32_prepared_t;
+
+static int32_t edgelstm_rv32_prepare(const edgelstm_lstm_params_s8_s16_t *p, edgelstm_rv32_prepared_t *q)
+{
+    int32_t ok = 1;
+    int32_t g;
+    for (g = 0; g < 4; ++g) {
+        ok &= edgelstm_rv32_rq_prepare(p->multiplier_x[g], p->shift_x[g], &q->gate_x[g]);
+        ok &= edgelstm_rv32_rq_prepare(p->multiplier_h[g], p->shift_h[g], &q->gate_h[g]);
+    }
+    ok &= edgelstm_rv32_rq_prepare(p->forget_mul.multiplier, p->forget_mul.shift, &q->cell_forget);
+    ok &= edgelstm_rv32_rq_prepare(p->input_mul.multiplier, p->input_mul.shift, &q->cell_input);
+    ok &= edgelstm_rv32_rq_prepare(p->output_mul.multiplier, p->output_mul.shift, &q->hidden);
+    q->clip_lo = (p->cell_clip > 0) ? -p->cell_clip : EDGELSTM_INT16_MIN;
+    q->clip_hi = (p->cell_clip > 0) ? p->cell_clip : EDGELSTM_INT16_MAX;
+    q->tanh_in = edgelstm_tanh_in_prepare(p->tanh_multiplier, p->tanh_left_shift);
+    q->h_offset = p->output_mul.offset;
+    return ok;
+}
+
+/* acc[8 * 0 + r] += sum_j b_r[j] v[j] for the 4 gate rows r (i, f, g, o) of a unit at w, and
+ * acc[4 + r] the same for the unit at w + stride: two units per pass share every input load.
+ * Bytes w + 128 (the offset encoding), in the column-pair records of edgelstm_dot_s8.h
+ * ([i_j g_j i_k g_k] [f_j o_j f_k o_k], a last odd column [i g f o]); v the widened int32
+ * inputs. Per two column pairs: 4 LW + 32 x (LBU, MUL, ADD) + 4 for 32 multiply-accumulates. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static void edgelstm_rv32_dot2u(const uint8_t *w, int32_t stride, const int32_t *v, int32_t n, const int32_t *bias,
+                                int32_t corr, int32_t acc[8])
+{
+    /* the accumulators start at bias + corr (wrapping): the second unit's biases follow the first's,
+     * or are the same four when stride is 0 (a last odd unit computed twice) */
+    const uint8_t *w2 = w + stride;
+    const int32_t *bias2 = bias + (stride ? 4 : 0);
+    int32_t a_i = edgelstm_add_wrap_s32(bias[0], corr), a_f = edgelstm_add_wrap_s32(bias[1], corr);
+    int32_t a_g = edgelstm_add_wrap_s32(bias[2], corr), a_o = edgelstm_add_wrap_s32(bias[3], corr);
+    int32_t b_i = edgelstm_add_wrap_s32(bias2[0], corr), b_f = edgelstm_add_wrap_s32(bias2[1], corr);
+    int32_t b_g = edgelstm_add_wrap_s32(bias2[2], corr), b_o = edgelstm_add_wrap_s32(bias2[3], corr);
+    int32_t k = n >> 2;
+#if defined(__GNUC__) || defined(__clang__)
+    if (k > 0) {
+        /* Two column pairs per pass: 4 LW of the inputs, 32 x (LBU, MUL, ADD), 3 ADDI, BNE:
+         * 104 instructions for 32 multiply-accumulates. Bytes of a pair record: i 0 2, g 1 3,
+         * f 4 6, o 5 7 (columns j, k). */
+        const int32_t *v_end = v + 4 * k;
+        int32_t x0, x1, x2, x3, t0, t1;
+#define EL_RV_MAC(OFF, W, X, ACC, T)                                                                \
+    "lbu  %[" T "], " OFF "(%[" W "])\n\t"                                                         \
+    "mul  %[" T "], %[" T "], %[" X "]\n\t"                                                         \
+    "add  %[" ACC "], %[" ACC "], %[" T "]\n\t"
+#define EL_RV_PAIR(B, XJ, XK)                                                                       \
+    EL_RV_MAC(B "+0", "w", XJ, "ai", "t0") EL_RV_MAC(B "+2", "w", XK, "ai", "t1")                  \
+    EL_RV_MAC(B "+1", "w", XJ, "ag", "t0") EL_RV_MAC(B "+3", "w", XK, "ag", "t1")                  \
+    EL_RV_MAC(B "+4", "w", XJ, "af", "t0") EL_RV_MAC(B "+6", "w", XK, "af", "t1")                  \
+    EL_RV_MAC(B "+5", "w", XJ, "ao", "t0") EL_RV_MAC(B "+7", "w", XK, "ao", "t1")                  \
+    EL_RV_MAC(B "+0", "w2", XJ, "bi", "t0") EL_RV_MAC(B "+2", "w2", XK, "bi", "t1")                \
+    EL_RV_MAC(B "+1", "w2", XJ, "bg", "t0") EL_RV_MAC(B "+3", "w2", XK, "bg", "t1")                \
+    EL_RV_MAC(B "+4", "w2", XJ, "bf", "t0") EL_RV_MAC(B "+6", "w2", XK, "bf", "t1")                \
+    EL_RV_MAC(B "+5", "w2", XJ, "bo", "t0") EL_RV_MAC(B "+7", "w2", XK, "bo", "t1")
+        __asm__("1:\n\t"
+                "lw   %[x0], 0(%[v])\n\t"
+                "lw   %[x1], 4(%[v])\n\t"
+                "lw   %[x2], 8(%[v])\n\t"
+                "lw   %[x3], 12(%[v])\n\t"
+                EL_RV_PAIR("0", "x0", "x1")
+                EL_RV_PAIR("8", "x2", "x3")
+                "addi %[v], %[v], 16\n\t"
+                "addi %[w], %[w], 16\n\t"
+                "addi %[w2], %[w2], 16\n\t"
+                "bne  %[v], %[ve], 1b\n\t"
+                : [ai] "+r"(a_i), [af] "+r"(a_f), [ag] "+r"(a_g), [ao] "+r"(a_o), [bi] "+r"(b_i), [bf] "+r"(b_f),
+                  [bg] "+r"(b_g), [bo] "+r"(b_o), [w] "+r"(w), [w2] "+r"(w2), [v] "+r"(v), [x0] "=&r"(x0),
+                  [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                : [ve] "r"(v_end)
+                : "memory"); /* reads the weights and inputs (30 operands at most: no "m" operands) */
+#undef EL_RV_PAIR
+#undef EL_RV_MAC
+        k = 0;
+    }
+#endif
+    for (; k > 0; --k) { /* the same in C (compilers without GNU assembly) */
+        const int32_t x0 = v[0], x1 = v[1], x2 = v[2], x3 = v[3];
+        a_i += w[0] * x0 + w[2] * x1 + w[8] * x2 + w[10] * x3;
+        a_g += w[1] * x0 + w[3] * x1 + w[9] * x2 + w[11] * x3;
+        a_f += w[4] * x0 + w[6] * x1 + w[12] * x2 + w[14] * x3;
+        a_o += w[5] * x0 + w[7] * x1 + w[13] * x2 + w[15] * x3;
+        b_i += w2[0] * x0 + w2[2] * x1 + w2[8] * x2 + w2[10] * x3;
+        b_g += w2[1] * x0 + w2[3] * x1 + w2[9] * x2 + w2[11] * x3;
+        b_f += w2[4] * x0 + w2[6] * x1 + w2[12] * x2 + w2[14] * x3;
+        b_o += w2[5] * x0 + w2[7] * x1 + w2[13] * x2 + w2[15] * x3;
+        v += 4;
+        w += 16;
+        w2 += 16;
+    }
+    if (n & 2) { /* a last pair of columns */
+        const int32_t xj = v[0], xk = v[1];
+        a_i += w[0] * xj + w[2] * xk;
+        a_g += w[1] * xj + w[3] * xk;
+        a_f += w[4] * xj + w[6] * xk;
+        a_o += w[5] * xj + w[7] * xk;
+        b_i += w2[0] * xj + w2[2] * xk;
+        b_g += w2[1] * xj + w2[3] * xk;
+        b_f += w2[4] * xj + w2[6] * xk;
+        b_o += w2[5] * xj + w2[7] * xk;
+        v += 2;
+        w += 8;
+        w2 += 8;
+    }
+    if (n & 1) { /* a last column: [i, g, f, o] */
+        const int32_t x = v[0];
+        a_i += w[0] * x;
+        a_g += w[1] * x;
+        a_f += w[2] * x;
+        a_o += w[3] * x;
+        b_i += w2[0] * x;
+        b_g += w2[1] * x;
+        b_f += w2[2] * x;
+        b_o += w2[3] * x;
+    }
+    acc[0] = a_i;
+    acc[1] = a_f;
+    acc[2] = a_g;
+    acc[3] = a_o;
+    acc[4] = b_i;
+    acc[5] = b_f;
+    acc[6] = b_g;
+    acc[7] = b_o;
+}
+
+/* The update of one unit from its gate sums (ax: x side, ah: h side, biases included): the
+ * gates, the activations, the cell; returns h. One out-of-line copy (and one of the sigmoid
+ * and of the tanh): the flash budget of the step is 4 KB. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int32_t edgelstm_rv32_unit(const int32_t *ax, const int32_t *ah, const edgelstm_rv32_prepared_t *q,
+                                  int16_t *c)
+{
+    int32_t pre[4];
+    int32_t g;
+    int32_t cell;
+    int32_t h;
+    for (g = 0; g < 4; ++g) {
+        /* CalculateLstmGate: the input and the recurrent side requantised apart, then added */
+        pre[g] = edgelstm_rv32_sat16(edgelstm_rv32_rq(ax[g], &q->gate_x[g]) + edgelstm_rv32_rq(ah[g], &q->gate_h[g]));
+    }
+    {
+        const int32_t i_g = edgelstm_rv32_sigmoid(pre[0]);
+        const int32_t f_g = edgelstm_rv32_sigmoid(pre[1]);
+        const int32_t g_g = edgelstm_rv32_tanh(pre[2] * 3); /* the cell gate: Tanh (0, 0) */
+        const int32_t o_g = edgelstm_rv32_sigmoid(pre[3]);
+        /* UpdateLstmCell: c = sat16(f*c) + sat16(i*g), saturating; optional clip. */
+        cell = edgelstm_rv32_sat16(edgelstm_rv32_rq(f_g * *c, &q->cell_forget) +
+                                   edgelstm_rv32_rq(i_g * g_g, &q->cell_input));
+        cell = (cell < q->clip_lo) ? q->clip_lo : ((cell > q->clip_hi) ? q->clip_hi : cell);
+        *c = (int16_t)cell;
+        /* UpdateLstmHidden: h = tanh(c) * o requantised to the hidden tensor. */
+        h = edgelstm_rv32_rq(edgelstm_rv32_tanh(edgelstm_tanh_in(cell, &q->tanh_in)) * o_g, &q->hidden) +
+            q->h_offset;
+    }
+    return (h < EDGELSTM_INT8_MIN) ? EDGELSTM_INT8_MIN : ((h > EDGELSTM_INT8_MAX) ? EDGELSTM_INT8_MAX : h);
+}
+
+void edgelstm_lstm_step_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int8_t *x, const int8_t *h_in,
+                               int8_t *h_out, int16_t *c, int16_t *gate_scratch)
+{
+    const int32_t n_units = p->units;
+    const int32_t n_in = p->input_size;
+    const uint8_t *wx = (const uint8_t *)p->weights_x;
+    const uint8_t *wh = (const uint8_t *)p->weights_h;
+    const int32_t *bx = p->bias_x;
+    const int32_t *bh = p->bias_h;
+    edgelstm_rv32_prepared_t q;
+    const int32_t ok = edgelstm_rv32_prepare(p, &q);
+    const edgelstm_lstm_inputs_t in = edgelstm_lstm_widen_inputs(p, x, h_in, gate_scratch);
+    const int32_t *xw = (const int32_t *)(const void *)in.xw;
+    const int32_t *hw = (const int32_t *)(const void *)in.hw;
+    int32_t u;
+    EDGELSTM_DEBUG_ASSERT(ok);
+    for (u = 0; u < n_units; u += 2) {
+        /* units u and u + 1 (a last odd unit: u twice, the copy discarded) */
+        const int32_t two = (u + 1 < n_units) ? 1 : 0;
+        int32_t ax[8];
+        int32_t ah[8];
+        edgelstm_rv32_dot2u(wx, two ? 4 * n_in : 0, xw, n_in, bx, in.corr_x, ax);
+        edgelstm_rv32_dot2u(wh, two ? 4 * n_units : 0, hw, n_units, bh, in.corr_h, ah);
+        h_out[u] = (int8_t)edgelstm_rv32_unit(ax, ah, &q, c + u);
+        if (two) {
+            h_out[u + 1] = (int8_t)edgelstm_rv32_unit(ax + 4, ah + 4, &q, c + u + 1);
+        }
+        wx += 8 * n_in;
+        wh += 8 * n_units;
+        bx += 8;
+        bh += 8;
+    }
+}
+#endif /* EDGELSTM_PATH_RV32 */
