@@ -31,7 +31,7 @@ from edgelstm.tflite.writer import embed_edgelstm_metadata
 from edgelstm.verify import build_host, compare_outputs, stream_checkpoints, verify_export
 from edgelstm.verify.reference import simulate_stream
 
-from .conftest import assert_one_line_error, need_tflm, need_tool, run_cli
+from .conftest import DATA, assert_one_line_error, need_tflm, need_tool, run_cli
 
 F = 2  # features per frame
 # (cell, bidirectional, K, T): T % K != 0 whenever K > 1
@@ -196,7 +196,7 @@ def test_simulate_report_export_keras_lstm(keras_lstm, edgelstm_exe):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["accuracy"] == pytest.approx(res.int8_accuracy)
     rep = compute_report(model, tfl, data)
-    assert rep["models"]["window"] == T_KERAS and rep["models"]["features"] == F
+    assert (rep["models"]["window"], rep["models"]["features"], rep["models"]["stack"]) == (T_KERAS, F, K_KERAS)
     assert rep["float_reference"]["ok"], rep["float_reference"]  # the float shadow reproduces Keras
     assert rep["summary"]["int8_accuracy"] == pytest.approx(res.int8_accuracy)
     assert rep["summary"]["float_accuracy"] == pytest.approx(res.float_accuracy)
@@ -234,6 +234,14 @@ def test_quantize_keras_gru_and_errors(tmp_path, keras_lstm, edgelstm_exe):
         with pytest.raises(EdgelstmError) as e:  # the GRU takes 2 frames of 2 features per step
             quantize_model(gru, data13, tmp_path / "x.tflite", calib=cal, **kw)
         assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
+    # an ONNX model whose 18 input features per step are normalised each its own way: not 3 frames of 6
+    onnx_data = tmp_path / "onnx.npz"
+    rng = np.random.default_rng(1)
+    np.savez(onnx_data, X_train=rng.normal(size=(20, 48, 6)).astype(np.float32), y_train=np.arange(20) % 7,
+             X_test=rng.normal(size=(7, 48, 6)).astype(np.float32), y_test=np.arange(7))
+    with pytest.raises(EdgelstmError) as e:
+        quantize_model(DATA / "torch_gru8.onnx", onnx_data, tmp_path / "x.tflite", calib=cal, stack=3)
+    assert "normalises the frames of a stacked step differently" in str(e.value)
     assert not (tmp_path / "x.tflite").exists()
     r = run_cli(edgelstm_exe, "quantize", gru, "--data", data13, "--out", tmp_path / "x.tflite", "--stack", "0")
     assert_one_line_error(r, "--stack", ">= 1")

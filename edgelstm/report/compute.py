@@ -194,7 +194,7 @@ def compute_report(
             "architecture": describe_spec(spec),
             "int8_ops": qm.describe(),
             "keras_is_quantized_source": source_matches(meta, keras_path),
-            "window": m.window, "features": m.n_features, "classes": C,
+            "window": m.window, "features": m.n_features, "classes": C, "stack": m.stack,
         },
         "data": {"file": str(data_path), "sha256": ds.sha256, "split": split, "samples": N,
                  "class_names": class_names},

@@ -72,7 +72,8 @@ def render_html(rep: dict) -> str:
     a(f"<p class='small'>float model <code>{_e(models['keras']['file'])}</code>, int8 model "
       f"<code>{_e(models['tflite']['file'])}</code> ({_num(models['tflite']['bytes'])} bytes), data "
       f"<code>{_e(data['file'])}</code> ({_e(data['split'])} split, {_num(data['samples'])} sequences of "
-      f"{models['window']} frames x {models['features']} features). Architecture: "
+      f"{models['window']} frames x {models['features']} features"
+      + (f", {models['stack']} frames per cell step" if models.get("stack", 1) > 1 else "") + "). Architecture: "
       f"<b>{_e(models['architecture'])}</b>. edgelstm {_e(rep['edgelstm_version'])}.</p>")
     if models.get("keras_is_quantized_source") is False:
         a("<p class='warn'>The .keras file is not byte for byte the one this .tflite was quantized from (its "
