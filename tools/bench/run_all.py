@@ -4,7 +4,8 @@
 
 bench_sim.py (simulator vs the TFLite Micro Python interpreter and LiteRT), bench_host_c.py
 (exported C on x86 vs TFLite Micro's MicroInterpreter::Invoke, callgrind instructions) and
-bench_cortexm.py (instructions per step on Cortex-M4/M0/M33 under QEMU vs CMSIS-NN). Each
+bench_cortexm.py (instructions per step on Cortex-M4/M0/M33 under QEMU vs CMSIS-NN) and
+bench_riscv.py (rv32imc under qemu-system-riscv32 vs CMSIS-NN's portable C built in the run). Each
 asserts only correctness; the combined rows are also written to tools/bench/results.json
 (with the machine and the mode). A benchmark that cannot run here (a missing tool) is reported
 as a row saying so, and the others still run.
@@ -24,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import Row, machine, print_table  # noqa: E402
 
-BENCHES = ("sim", "host_c", "cortexm")
+BENCHES = ("sim", "host_c", "cortexm", "riscv")
 
 
 def _run_one(key: str, quick: bool) -> list[Row]:
@@ -41,6 +42,10 @@ def _run_one(key: str, quick: bool) -> list[Row]:
         import bench_cortexm
 
         return bench_cortexm.run(quick=quick, windows=2 if quick else 4)
+    if key == "riscv":
+        import bench_riscv  # rv32imc under qemu-system-riscv32, CMSIS-NN's portable C built in the same run
+
+        return bench_riscv.run(quick=quick, windows=2 if quick else 4)
     raise ValueError(key)
 
 
