@@ -1,5 +1,6 @@
 # edgelstm: the two commands of the README.
 #   make demo   set up .venv, then data -> train -> quantize -> export-c -> verify on the radar data
+#   make demo-raw  the same from raw radar ADC frames through the C front end (docs/raw_radar.md)
 #   make test   set up .venv, then run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +10,7 @@ EDGELSTM := $(VENV)/bin/edgelstm
 OUT    ?= demo_out
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv sysdeps demo test bench clean
+.PHONY: venv sysdeps demo demo-raw test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,10 @@ venv: $(STAMP)
 
 demo: sysdeps $(STAMP)
 	$(VENV)/bin/python tools/demo.py --out $(OUT)
+
+# raw radar ADC frames -> fixed-point front end -> train -> quantize -> export-c -> verify (host, QEMU Cortex-M4)
+demo-raw: sysdeps $(STAMP)
+	$(VENV)/bin/python tools/demo_raw.py --out $(OUT)_raw
 
 sysdeps:
 	tools/install_system_deps.sh

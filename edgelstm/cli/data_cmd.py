@@ -189,7 +189,8 @@ def _raw_radar(out: Output, cfg: RadarConfig, opts: dict) -> None:
               help="Metres per range bin [default: the file's radar parameters, else 1].")
 @click.option("--noise-lsb", type=float, default=None,
               help="ADC noise (LSB) referred to as 0 dB [default: the file's, else 1].")
-@click.option("--gate-chirp", type=int, default=None, help="Chirp that locates the range gate [default: 0].")
+@click.option("--gate-chirps", type=int, default=None,
+              help="Chirps whose summed range power locates the range gate [default: 4].")
 @click.option("--min-gate", type=int, default=None, help="Lowest range bin of the gate [default: 1, skips DC].")
 @click.option("--max-gate", type=int, default=None, help="Highest range bin of the gate [default: samples/2 - 1].")
 @output_options()
@@ -216,7 +217,7 @@ def features_cmd(out: Output, raw_file: str, front_end: str, out_path: str, use_
     out.result(f"wrote {out_path}: {len(ds.X_train)} train + {len(ds.X_test)} test sequences x {ds.window} frames x "
                f"{ds.n_features} features ({front_end}, {ds.params['front_end_arithmetic']}) in {seconds:.1f} s")
     out.result(f"  front end: {fe['chirps']} chirps x {fe['samples']} samples, {fe['doppler_bins']} Doppler bins, "
-               f"range bin {fe['range_bin_m']:g} m, gate from chirp {fe['gate_chirp']} in bins "
+               f"range bin {fe['range_bin_m']:g} m, gate from {fe['gate_chirps']} chirps in bins "
                f"{fe['min_gate']}..{fe['max_gate']}")
     out.emit_json({"out": str(out_path), "n_train": len(ds.X_train), "n_test": len(ds.X_test), "frames": ds.window,
                    "n_features": ds.n_features, "feature_names": ds.feature_names, "classes": ds.class_names,

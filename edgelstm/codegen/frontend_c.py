@@ -77,25 +77,26 @@ def front_end_source(model, name: str, streaming: bool) -> FrontEndSource | None
         _array("int32_t", f"{p}_mul", imap.mul, 6),
         _array("int64_t", f"{p}_add", imap.add, 4),
         f"static const edgelstm_frontend_doppler_t {p}_params = {{\n"
-        f"    {M}, {S}, {ND}, {B}, {ND.bit_length() - 1}, {(ND // B).bit_length() - 1}, {spec.gate_chirp}, "
+        f"    {M}, {S}, {ND}, {B}, {ND.bit_length() - 1}, {(ND // B).bit_length() - 1}, {spec.gate_chirps}, "
         f"{spec.min_gate}, {spec.max_gate},\n"
         f"    {chirps_log2}, {tab.db_offset_q16}, {tab.amp_offset_q16},\n"
         f"    {p}_range_window, {p}_doppler_window, {p}_cos_s, {p}_sin_s, {p}_cos_d, {p}_sin_d, {p}_log2_table\n}};\n",
-        f"static int16_t {p}_scratch16[{2 * L}];\nstatic int32_t {p}_scratch32[{2 * M}];\n",
+        f"static int16_t {p}_scratch16[{2 * L}];\nstatic int32_t {p}_scratch32[{2 * M}];\n"
+        f"static uint64_t {p}_scratch64[{S // 2}];\n",
         f"""int {name}_frontend(const int16_t *adc_frame, int8_t *frame_q)
 {{
     int32_t v[{F}];
     if (adc_frame == 0 || frame_q == 0) {{
         return -1;
     }}
-    edgelstm_frontend_doppler_s16(adc_frame, &{p}_params, {p}_scratch16, {p}_scratch32, v);
+    edgelstm_frontend_doppler_s16(adc_frame, &{p}_params, {p}_scratch16, {p}_scratch32, {p}_scratch64, v);
     edgelstm_frontend_quantize_s8(v, {p}_mul, {p}_add, {imap.zero_point}, {F}, frame_q);
     return 0;
 }}
 """,
     ]
     flash = 2 * (2 * S + M + ND) + 2 * S + 4 * len(tab.log2_q16) + 12 * F + 12 * 4 + 7 * 4
-    ram = 2 * 2 * L + 4 * 2 * M
+    ram = 2 * 2 * L + 4 * 2 * M + 8 * (S // 2)
     if streaming:
         parts.append(f"""int {name}_step_raw({name}_state_t *s, const int16_t *adc_frame)
 {{

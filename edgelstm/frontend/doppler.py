@@ -9,8 +9,10 @@ The chain (docs/raw_radar.md gives the why):
 1. frame exponent: s1 = max(15 - bitlen(max |x|), 0); every sample is shifted left by s1 (one
    exponent for the whole frame, so the chirps stay comparable);
 2. Hann window over fast time (q15);
-3. range gate: q15 FFT of chirp ``gate_chirp`` (per-stage 1/2 scaling), power re^2 + im^2 of the
-   bins min_gate..max_gate, the strongest wins; on a tie the LOWEST bin wins (first maximum);
+3. range gate: the range power spectra of ``gate_chirps`` chirps (i * M // K) summed, the strongest
+   of bins min_gate..max_gate wins; on a tie the LOWEST bin wins (first maximum). Two real chirps
+   a, b share one q15 FFT (per-stage 1/2 scaling) of z = a + j b: |A_k|^2 + |B_k|^2 =
+   (|Z_k|^2 + |Z_(S-k)|^2) / 2, so the sum P_k += |Z_k|^2 + |Z_(S-k)|^2 needs no unpacking;
 4. the gate's range bin of every chirp by a direct DFT bin (int64 accumulation, >> 15), so only
    one FFT runs in fast time;
 5. block exponent of the gate column: s2 = bitlen(max |part|) - 15, the column shifted to 15 bits;
@@ -51,10 +53,16 @@ def features_fixed(adc: np.ndarray, spec: FrontEndSpec, tab: Tables | None = Non
     # 2. window (q15, rounded): x_w = ((x << s1) * w + 2^14) >> 15
     xw = ((x << s1[:, None, None]) * tab.range_window.astype(np.int64) + (1 << 14)) >> 15
     # 3. gate on one chirp: q15 FFT, power of the allowed bins, first maximum
-    re, im = fft_q15(xw[:, spec.gate_chirp, :], np.zeros((P, S), np.int64), tab.cos_s, tab.sin_s)
+    chirps = spec.gate_chirp_indices
+    pw = np.zeros((P, S), np.int64)  # uint64 in C: K/2 FFTs x 2 terms of < 2^31
+    neg = (-np.arange(S)) & (S - 1)
+    for j in range(0, len(chirps), 2):
+        b = xw[:, chirps[j + 1], :] if j + 1 < len(chirps) else np.zeros((P, S), np.int64)
+        re, im = fft_q15(xw[:, chirps[j], :], b, tab.cos_s, tab.sin_s)
+        p2 = re * re + im * im
+        pw += p2 + p2[:, neg]
     lo, hi = spec.min_gate, spec.max_gate
-    pw = (re[:, lo : hi + 1] ** 2 + im[:, lo : hi + 1] ** 2)
-    gate = lo + np.argmax(pw, axis=1) if P else np.zeros(0, np.int64)
+    gate = lo + np.argmax(pw[:, lo : hi + 1], axis=1) if P else np.zeros(0, np.int64)
     # 4. the gate's bin on every chirp: X_k = sum_n x_w[n] (cos - j sin)(2 pi k n / S)
     idx = (gate[:, None] * np.arange(S)[None, :]) & (S - 1)
     c = tab.cos_s[idx].astype(np.int64)[:, None, :]
@@ -107,9 +115,10 @@ def features_float(adc: np.ndarray, spec: FrontEndSpec, *, detail: dict | None =
     ND, B = spec.doppler_fft, spec.doppler_bins
     wr, wd = hann(S), hann(M)
     xw = x * wr
-    spec_g = np.fft.fft(xw[:, spec.gate_chirp, :], axis=-1)
+    spec_g = np.fft.fft(xw[:, spec.gate_chirp_indices, :], axis=-1)
     lo, hi = spec.min_gate, spec.max_gate
-    gate = lo + np.argmax(np.abs(spec_g[:, lo : hi + 1]) ** 2, axis=1) if P else np.zeros(0, np.int64)
+    power = (np.abs(spec_g[..., lo : hi + 1]) ** 2).sum(axis=1)
+    gate = lo + np.argmax(power, axis=1) if P else np.zeros(0, np.int64)
     e = np.exp(-2j * np.pi * gate[:, None] * np.arange(S)[None, :] / S)
     G = np.einsum("pms,ps->pm", xw, e)
     ref_a = spec.noise_lsb**2 * np.sum(wr**2)

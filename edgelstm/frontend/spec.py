@@ -38,7 +38,8 @@ class FrontEndSpec:
         doppler_bins: Doppler features B (a power of two >= 2); the Doppler FFT has
             ``doppler_fft`` = B * ceil(M / B) points (zero padded) and adjacent FFT bins are
             averaged down to B.
-        gate_chirp: the chirp whose range FFT locates the target's range gate.
+        gate_chirps: K chirps (numbers i * M // K) whose range spectra, power summed, locate the
+            target's range gate (two real chirps share one complex FFT).
         min_gate, max_gate: range bins the gate may take (bin 0, DC, is excluded by default).
         range_bin_m: metres per range bin (the ``range_m`` feature is gate * range_bin_m).
         noise_lsb: ADC noise standard deviation (LSB) that the dB features are referred to: noise
@@ -48,13 +49,17 @@ class FrontEndSpec:
     chirps: int
     samples: int
     doppler_bins: int = 16
-    gate_chirp: int = 0
+    gate_chirps: int = 4
     min_gate: int = 1
     max_gate: int = -1  # -1: samples // 2 - 1
     range_bin_m: float = 1.0
     noise_lsb: float = 1.0
     kind: str = KIND
     version: int = VERSION
+
+    @property
+    def gate_chirp_indices(self) -> list[int]:
+        return [i * self.chirps // self.gate_chirps for i in range(self.gate_chirps)]
 
     def __post_init__(self):
         if self.max_gate == -1 and isinstance(self.samples, int):
@@ -88,7 +93,7 @@ class FrontEndSpec:
             raise bad(f"front end '{self.kind}' is unknown", f"use '{KIND}'")
         if self.version != VERSION:
             raise bad(f"front-end version {self.version} is not {VERSION}", "upgrade edgelstm")
-        for name in ("chirps", "samples", "doppler_bins", "gate_chirp", "min_gate", "max_gate"):
+        for name in ("chirps", "samples", "doppler_bins", "gate_chirps", "min_gate", "max_gate"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
                 raise bad(f"{name} must be an integer, got {v!r}")
@@ -103,8 +108,8 @@ class FrontEndSpec:
             raise bad(f"the Doppler FFT of {self.chirps} chirps into {self.doppler_bins} bins would have "
                       f"{self.doppler_fft} points (not a power of two <= 1024)", "choose the Doppler bins so that "
                       "bins * ceil(chirps / bins) is a power of two")
-        if not (0 <= self.gate_chirp < self.chirps):
-            raise bad(f"gate chirp {self.gate_chirp} is outside 0..{self.chirps - 1}")
+        if not (1 <= self.gate_chirps <= self.chirps):
+            raise bad(f"{self.gate_chirps} gate chirps is outside 1..{self.chirps}")
         if not (0 <= self.min_gate <= self.max_gate <= self.samples // 2 - 1):
             raise bad(f"range gates {self.min_gate}..{self.max_gate} are not within 0..{self.samples // 2 - 1}")
         for name in ("range_bin_m", "noise_lsb"):

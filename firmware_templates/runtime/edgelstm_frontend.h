@@ -30,7 +30,7 @@ typedef struct {
     int32_t doppler_bins;       /* B; ND / B FFT bins are summed per feature */
     int32_t log2_doppler_fft;
     int32_t log2_ratio;         /* log2(ND / B) */
-    int32_t gate_chirp;         /* the chirp whose range FFT locates the gate */
+    int32_t gate_chirps;        /* K chirps (i * M / K) whose summed range power locates the gate */
     int32_t min_gate;           /* range bins the gate may take */
     int32_t max_gate;
     int32_t chirps_log2_q16;    /* 2^16 log2(M) by edgelstm_log2_q16 */
@@ -62,9 +62,9 @@ int32_t edgelstm_db_q8(int64_t log2_q16);
 
 /* One frame adc[chirps * samples] (chirp-major) -> features[doppler_bins + 2]: the Doppler
  * bins (1/256 dB), the range gate index, the amplitude (1/256 dB).
- * scratch16: 2 * max(samples, doppler_fft) values; scratch32: 2 * chirps values. */
+ * scratch16: 2 * max(samples, doppler_fft) values; scratch32: 2 * chirps; scratch64: samples / 2. */
 void edgelstm_frontend_doppler_s16(const int16_t *adc, const edgelstm_frontend_doppler_t *p, int16_t *scratch16,
-                                   int32_t *scratch32, int32_t *features);
+                                   int32_t *scratch32, uint64_t *scratch64, int32_t *features);
 
 /* q[f] = clamp(zero_point + round_half_away((v[f] * mul[f] + add[f]) / 2^16), -128, 127). */
 void edgelstm_frontend_quantize_s8(const int32_t *v, const int32_t *mul, const int64_t *add, int32_t zero_point,

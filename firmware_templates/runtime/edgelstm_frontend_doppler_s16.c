@@ -4,8 +4,9 @@
  * steps and why):
  *   1. frame exponent s1 = max(15 - bitlen(max |x|), 0)   (one shift for the whole frame)
  *   2. q15 Hann window over fast time on (x << s1)
- *   3. range gate: q15 FFT of chirp gate_chirp, the strongest of bins min_gate..max_gate
- *      (re^2 + im^2; on a tie the lowest bin wins)
+ *   3. range gate: the range power of gate_chirps chirps (i * M / K) summed, two real chirps a, b
+ *      per q15 FFT of a + j b (|A_k|^2 + |B_k|^2 = (|Z_k|^2 + |Z_(S-k)|^2) / 2); the strongest of
+ *      bins min_gate..max_gate, on a tie the lowest bin wins
  *   4. the gate bin of every chirp by a direct DFT bin (int64 accumulation, >> 15)
  *   5. block exponent s2 of the gate column, the column at 15 bits
  *   6. amplitude: mean power of the column; Hann over the chirps, q15 FFT of doppler_fft
@@ -22,7 +23,7 @@ static int32_t edgelstm_fe_window(int32_t x, int32_t s1, int32_t w)
 }
 
 void edgelstm_frontend_doppler_s16(const int16_t *adc, const edgelstm_frontend_doppler_t *p, int16_t *scratch16,
-                                   int32_t *scratch32, int32_t *features)
+                                   int32_t *scratch32, uint64_t *scratch64, int32_t *features)
 {
     const int32_t M = p->chirps;
     const int32_t S = p->samples;
@@ -43,7 +44,9 @@ void edgelstm_frontend_doppler_s16(const int16_t *adc, const edgelstm_frontend_d
     int32_t n;
     int32_t b;
     int32_t mg = 0;
-    uint32_t best = 0u;
+    uint64_t best = 0u;
+    uint64_t *pw = scratch64;
+    int32_t j;
     uint64_t pa = 0u;
     int64_t la;
 
@@ -59,17 +62,30 @@ void edgelstm_frontend_doppler_s16(const int16_t *adc, const edgelstm_frontend_d
         s1 = 0;
     }
 
-    /* 2.-3. windowed gate chirp, its FFT, the strongest allowed bin (first maximum) */
-    for (n = 0; n < S; ++n) {
-        re[n] = (int16_t)edgelstm_fe_window(adc[p->gate_chirp * S + n], s1, p->range_window[n]);
-        im[n] = 0;
+    /* 2.-3. windowed gate chirps two per FFT, their summed range power, the strongest allowed
+     * bin (first maximum) */
+    for (b = 0; b < S / 2; ++b) {
+        pw[b] = 0u;
     }
-    edgelstm_fft_q15(re, im, S, p->cos_s, p->sin_s, 1);
+    for (j = 0; j < p->gate_chirps; j += 2) {
+        const int16_t *xa = adc + (j * M / p->gate_chirps) * S;
+        const int16_t *xb = adc + (((j + 1) * M) / p->gate_chirps) * S;
+        const int has_b = (j + 1 < p->gate_chirps);
+        for (n = 0; n < S; ++n) {
+            re[n] = (int16_t)edgelstm_fe_window(xa[n], s1, p->range_window[n]);
+            im[n] = has_b ? (int16_t)edgelstm_fe_window(xb[n], s1, p->range_window[n]) : (int16_t)0;
+        }
+        edgelstm_fft_q15(re, im, S, p->cos_s, p->sin_s, 1);
+        for (b = p->min_gate; b <= p->max_gate; ++b) {
+            const int32_t c = (S - b) & (S - 1);
+            pw[b] += (uint64_t)(uint32_t)((int32_t)re[b] * re[b]) + (uint64_t)(uint32_t)((int32_t)im[b] * im[b]) +
+                     (uint64_t)(uint32_t)((int32_t)re[c] * re[c]) + (uint64_t)(uint32_t)((int32_t)im[c] * im[c]);
+        }
+    }
     gate = p->min_gate;
     for (b = p->min_gate; b <= p->max_gate; ++b) {
-        const uint32_t pw = (uint32_t)((int32_t)re[b] * re[b]) + (uint32_t)((int32_t)im[b] * im[b]);
-        if (b == p->min_gate || pw > best) {
-            best = pw;
+        if (b == p->min_gate || pw[b] > best) {
+            best = pw[b];
             gate = b;
         }
     }
