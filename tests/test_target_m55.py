@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,7 @@ M55 = BOARDS["cortex-m55"]
 MVE_STEP = "edgelstm_lstm_step_s8_s16_mve"
 GOAL_CODE_BYTES = 4096      # issue 17: code beyond weights at most 4 KB
 GOAL_RAM_BYTES = 1024       # RAM under 1 KB
-GOAL_PER_MAC = {"radar_lstm": 1.0,   # at most 1.0 instruction per MAC for the whole step
-                "radar_gru": 1.25}   # the issue asks 1.0 of the GRU too: measured 1.23 (docs/performance.md)
+GOAL_PER_MAC = 1.0          # at most 1.0 instruction per MAC for the whole step, LSTM and GRU
 
 
 def need_cross_tools() -> None:
@@ -123,13 +123,32 @@ def test_m55_radar_models_cli(model_dir, tmp_path):
         assert rep[key] > 0, key
     assert rep["flash_code_bytes"] <= GOAL_CODE_BYTES
     assert rep["ram_bytes"] < GOAL_RAM_BYTES
-    assert rep["instructions_per_frame"] / rep["macs_per_frame"] <= GOAL_PER_MAC[model_dir]
+    assert rep["instructions_per_frame"] / rep["macs_per_frame"] <= GOAL_PER_MAC
 
 
-@pytest.mark.parametrize("opt", ["-O0", "-O1"])
+def test_m55_kernels_compile_at_every_level(tmp_path):
+    """The MVE step files compile cleanly (-Wall -Wextra -Wpedantic -Werror) at the levels the
+    QEMU tests do not build: the assembly loop's ten operands must find registers (-O1, -O3,
+    -Os), and as C++ (-O2)."""
+    need_tool("arm-none-eabi-gcc")
+    jobs = []
+    for src in ("edgelstm_lstm_step_s8_s16_mve.c", "edgelstm_gru_step_s8_s16_mve.c"):
+        for cc, opt, lang in (("gcc", "-O1", "-std=c99"), ("gcc", "-O3", "-std=c99"), ("gcc", "-Os", "-std=c99"),
+                              ("g++", "-O2", "-std=c++11")):
+            obj = tmp_path / f"{src}{opt}{cc}.o"
+            jobs.append([f"arm-none-eabi-{cc}", *M55.cpu_flags, opt, *(["-x", "c++"] if cc == "g++" else []), lang,
+                         "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-I", str(RUNTIME), "-c", str(RUNTIME / src),
+                         "-o", str(obj)])
+    need_tool("arm-none-eabi-g++")
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        for cmd, proc in zip(jobs, ex.map(lambda c: subprocess.run(c, capture_output=True, text=True), jobs)):
+            assert proc.returncode == 0, (cmd, proc.stderr[-2000:])
+
+
+@pytest.mark.parametrize("opt", ["-O0"])
 def test_m55_other_levels_equal_simulator(opt, tmp_path_factory):
     """The MVE path at -O0 (its dot products in intrinsics: the assembly loop needs the
-    optimiser) and -O1 (the assembly loop, other register allocation): the simulator's bytes."""
+    optimiser): the simulator's bytes."""
     need_cross_tools()
     out = get_export(tmp_path_factory, "u7_f17")
     m = read_manifest(out)

@@ -79,6 +79,12 @@ static inline int32x4_t edgelstm_sat16_add_mve(int32x4_t a, int32x4_t b)
     return vmovlbq_s16(vqaddq_s16(edgelstm_sat16_lo_mve(a), edgelstm_sat16_lo_mve(b)));
 }
 
+/* sat16(a + b) for a and b already in int16 (no overflow in int32): VADD, VMIN, VMAX. */
+static inline int32x4_t edgelstm_sat16_add16_mve(int32x4_t a, int32x4_t b)
+{
+    return vmaxq_s32(vminq_s32(vaddq_s32(a, b), vdupq_n_s32(32767)), vdupq_n_s32(-32768));
+}
+
 /* edgelstm_sigmoid_q15 (x in int16): |3x| >> 9 indexes the table pair (at most 192, 193),
  * r = ua 2^9 + t (ub - ua) + 2^9, pos = r >> 10; 32768 - pos for x < 0. */
 static inline int32x4_t edgelstm_sigmoid_mve(int32x4_t x)
@@ -106,6 +112,43 @@ static inline int32x4_t edgelstm_tanh_mve(int32x4_t in)
     const uint32x4_t r = vmlaq_n_u32(vmlasq_n_u32(t, vsubq_u32(ub, ua), (1u << 7) - (1u << 23)), ua, 1u << 8);
     const int32x4_t t2 = vreinterpretq_s32_u32(vshrq_n_u32(r, 8)); /* r >= 0: the table starts at 2^15 */
     return vnegq_m_s32(t2, t2, vcmpltq_n_s32(in, 0));
+}
+
+/* 4 lanes of int16 / int8 / int32 arrays, loaded (widened) and stored (narrowed): predicated by
+ * m when `tail` (the last group of a range, fewer than 4 left) or not at all. Callers pass a
+ * constant tail after inlining (a loop over the full groups, then the tail once), so the full
+ * groups carry no VPST and no predicate moves. */
+static inline int32x4_t edgelstm_ld16_mve(const int16_t *p, mve_pred16_t m, int32_t tail)
+{
+    return tail ? vldrhq_z_s32(p, m) : vldrhq_s32(p);
+}
+
+static inline int32x4_t edgelstm_ld8_mve(const int8_t *p, mve_pred16_t m, int32_t tail)
+{
+    return tail ? vldrbq_z_s32(p, m) : vldrbq_s32(p);
+}
+
+static inline int32x4_t edgelstm_ld32_mve(const int32_t *p, mve_pred16_t m, int32_t tail)
+{
+    return tail ? vldrwq_z_s32(p, m) : vldrwq_s32(p);
+}
+
+static inline void edgelstm_st16_mve(int16_t *p, int32x4_t v, mve_pred16_t m, int32_t tail)
+{
+    if (tail) {
+        vstrhq_p_s32(p, v, m);
+    } else {
+        vstrhq_s32(p, v);
+    }
+}
+
+static inline void edgelstm_st8_mve(int8_t *p, int32x4_t v, mve_pred16_t m, int32_t tail)
+{
+    if (tail) {
+        vstrbq_p_s32(p, v, m);
+    } else {
+        vstrbq_s32(p, v);
+    }
 }
 
 /* dst[0 .. n) = src[0 .. n), 16 bytes per predicated vector (no C library call). */
