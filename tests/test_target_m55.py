@@ -20,8 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from edgelstm.cli import cli as cli_main
-from edgelstm.codegen import read_manifest
+from edgelstm.codegen import export_c, read_manifest
 from edgelstm.codegen.targets import BOARDS
+from edgelstm.testing import GruSynthSpec, SynthSpec, synth_gru_tflite, synth_lstm_tflite
 from edgelstm.verify import compare_outputs, load_export_model
 from edgelstm.verify.qemu import build_qemu
 
@@ -100,6 +101,33 @@ def test_m55_shapes_equal_simulator(key, tmp_path_factory):
     rep = compare_outputs(expected, {"classify": got_c, "classes": classes, "stream": got_s})
     assert rep["mismatches"] == 0, rep["first_mismatches"]
     assert rep["argmax_mismatches"] == 0 and counts["calibration_ok"]
+
+
+BIDIRECTIONAL = {  # stacked and bidirectional (whole-window API), units and inputs off the vector sizes
+    "bilstm_u5_u3": lambda: synth_lstm_tflite(SynthSpec(layers=2, units=[5, 3], features=7, window=9,
+                                                        bidirectional=True, seed=231, cell_scale_power=[-11, -10])),
+    "bigru_u6_u3": lambda: synth_gru_tflite(GruSynthSpec(layers=2, units=[6, 3], features=19, window=9,
+                                                         bidirectional=True, seed=232)),
+}
+
+
+@pytest.mark.parametrize("key", sorted(BIDIRECTIONAL))
+def test_m55_bidirectional_stacked_equal_simulator(key, tmp_path):
+    need_cross_tools()
+    (tmp_path / "m.tflite").write_bytes(BIDIRECTIONAL[key]())
+    out = tmp_path / "out"
+    export_c(tmp_path / "m.tflite", out, name=key, n_vectors=2, target="cortex-m55")
+    m = read_manifest(out)
+    model = load_export_model(out, m)
+    build = build_qemu(out, m, "qemu-cortex-m55", build_dir=tmp_path / "b")
+    try:
+        xq = windows(model, 24, 16)
+        expected = model.predict_int8(xq)
+        got_c, classes, got_s, _ = build.run_windows(xq)
+    finally:
+        build.cleanup()
+    rep = compare_outputs(expected, {"classify": got_c, "classes": classes, "stream": got_s})
+    assert rep["mismatches"] == 0 and rep["argmax_mismatches"] == 0, rep["first_mismatches"]
 
 
 @pytest.mark.parametrize("model_dir", ["radar_lstm", "radar_gru"])
