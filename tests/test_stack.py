@@ -34,6 +34,7 @@ from edgelstm.verify.reference import simulate_stream
 from .conftest import DATA, assert_one_line_error, need_tflm, need_tool, run_cli
 
 F = 2  # features per frame
+STRICT_CXX = ("-std=c++11", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wshadow")
 # (cell, bidirectional, K, T): T % K != 0 whenever K > 1
 CASES = [("lstm", False, 1, 13), ("lstm", False, 3, 14), ("lstm", False, 4, 15), ("gru", False, 3, 16),
          ("lstm", True, 3, 14), ("gru", True, 4, 15)]
@@ -102,6 +103,14 @@ def test_stacked_model_bit_exact(tmp_path, cell, bi, k, t):
             check_stream(build, m, k, seed=k)
     finally:
         build.cleanup()
+    if k == 3:  # the stacked streaming code also compiles cleanly as C++ and computes the same bytes
+        need_tool("g++")
+        build = build_host(out, man, cc="g++", lang="c++", cflags=STRICT_CXX)
+        try:
+            got, classes, stream = build.run_windows(xq[:40])
+        finally:
+            build.cleanup()
+        assert compare_outputs(y[:40], {"classify": got, "classes": classes, "stream": stream})["mismatches"] == 0
 
 
 def check_stream(build, m, k: int, seed: int, n: int = 203) -> None:

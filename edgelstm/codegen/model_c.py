@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import UnsupportedError
 from ..ir import QuantModel
 from ..tflite.metadata import frame_layout
 from .c_ops import C_OPS, scratch_int16
@@ -62,6 +63,8 @@ class _Emitter:
         self.param: dict[str, str] = {}  # op name -> C name of its parameter struct
         # --stack K: the graph's step takes K frames of F features (edgelstm.data.stack)
         self.stack, self.frames, self.frame_features = frame_layout(qm)
+        if self.stack > 32767:  # NAME_state_t counts the buffered frames in an int16_t
+            raise UnsupportedError(f"--stack {self.stack} is too large for the C library", "use --stack <= 32767")
 
     def ident(self, op) -> str:
         return f"{self.name}_{to_c_identifier(op.name) or 'op'}"
