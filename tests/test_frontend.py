@@ -96,6 +96,7 @@ def test_extreme_frames_are_defined():
     v = features_fixed(frames, spec)
     assert v.shape == (5, 18) and v.dtype == np.int32
     assert np.all((v[:, 16] >= spec.min_gate) & (v[:, 16] <= spec.max_gate))
+    assert v[0, 16] == spec.min_gate  # all-zero frame: every bin ties, the lowest bin wins
     m = input_map(spec, None, None, 0.05, -3)
     q = quantize_features(v, m)
     assert q.dtype == np.int8

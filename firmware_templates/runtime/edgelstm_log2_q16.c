@@ -7,12 +7,20 @@
 
 int32_t edgelstm_bitlen_u64(uint64_t x)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    /* count leading zeros: one CLZ per word on cores that have it (not the shift loop below) */
+    if ((x >> 32) != 0u) {
+        return 64 - __builtin_clz((unsigned int)(uint32_t)(x >> 32));
+    }
+    return (x != 0u) ? 32 - __builtin_clz((unsigned int)(uint32_t)x) : 0;
+#else
     int32_t n = 0;
     while (x != 0u) {
         ++n;
         x >>= 1;
     }
     return n;
+#endif
 }
 
 int32_t edgelstm_log2_q16(uint64_t p, const int32_t *table)
