@@ -104,8 +104,10 @@ def export_c_cmd(model: str, out_dir: str, name: str | None, target: str, n_vect
                  f"that edgelstm did not write: {', '.join(res.kept)[:200]}")
     mk = shlex.quote(str(res.out))  # copy-pasteable with spaces in the path
     out.result(f"wrote {res.out}/: {len(res.files)} files, C prefix '{res.name}', target {res.target}")
+    stack = res.manifest.stack if res.manifest is not None else 1
     out.result(f"  model: {res.window} frames x {res.features} features -> {res.classes} outputs "
-               f"(sha256 {res.model_sha256[:12]}...)")
+               + (f"({stack} frames per cell step: {res.name}_step buffers them) " if stack > 1 else "")
+               + f"(sha256 {res.model_sha256[:12]}...)")
     out.result(f"  weights: {res.weights_bytes} bytes of const data (flash, {kb:.1f} KiB)")
     if res.streaming:
         out.result(f"  streaming: yes ({res.name}_reset / {res.name}_step / {res.name}_logits, and {res.name}_classify)")
