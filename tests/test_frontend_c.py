@@ -133,3 +133,13 @@ def test_qemu_m4_16x64_bit_exact_and_budget(tmp_path):
     assert rep["mismatches"] == 0 and rep["front_end_mismatches"] == 0
     assert 0 < rep["front_end_instructions_per_frame"] <= 60_000, rep["front_end_instructions_per_frame"]
     assert 0 < rep["front_end_flash_bytes"] <= 6 * 1024, rep["front_end_flash_bytes"]
+
+
+def test_verify_without_data_adds_random_raw_frames(small, edgelstm_exe):
+    out, *_ = small
+    r = run_cli(edgelstm_exe, "verify", out, "--samples", "6", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["front_end"] == "raw" and rep["front_end_mismatches"] == 0
+    assert rep["front_end_compared_bytes"] == 7 * WINDOW * 18  # random_raw_windows(1, ...): 7 kinds
+    assert rep["mismatches_by_path"]["classify_raw"] == 0 and rep["mismatches"] == 0

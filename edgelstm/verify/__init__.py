@@ -26,7 +26,7 @@ from typing import Any, Callable
 from ..codegen.manifest import read_manifest
 from ..errors import EdgelstmError
 from .compare import compare_outputs, load_export_model, simulate_export, verify_inputs, verify_report
-from .frontend_raw import is_raw_data, verify_raw
+from .frontend_raw import add_random_front_end, is_raw_data, verify_raw
 from .host import COMPILERS, TARGETS, build_and_run, build_host, stream_checkpoints
 
 __all__ = [
@@ -59,6 +59,8 @@ def verify_export(export_dir: str | os.PathLike, *, data: str | os.PathLike | No
     note(f"building {manifest.name} for {target} with {cc} and running {len(sim.xq)} windows")
     got = build_and_run(export_dir, sim.xq, target, cc=cc, manifest=manifest, float_inputs=sim.float_inputs)
     report = verify_report(sim, got, export_dir, manifest, compiler=got.get("compiler", cc), target=target)
+    if data is None:  # an export with a raw front end: random int16 windows through NAME_frontend too
+        add_random_front_end(report, export_dir, target=target, cc=cc, seed=seed)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     if got.get("footprint"):  # Cortex-M targets: flash/RAM/instructions measured for this core
         report.update(got["footprint"])

@@ -411,3 +411,28 @@ def random_raw_windows(n: int, frames: int, chirps: int, samples: int, seed: int
     sat = rng.integers(-8, 8, shape).astype(np.int16)
     sat[:, :, ::3] = np.where(rng.random((n, frames, len(range(0, chirps, 3)), samples)) < 0.5, 32767, -32768)
     return np.concatenate([out, sat])
+
+
+def add_random_front_end(report: dict, export_dir, *, target: str = "host", cc: str = "gcc",
+                         opt: str | None = DEFAULT_OPT, seed: int = 0) -> dict:
+    """Without --data, an export with a raw front end also runs random and extreme int16 windows
+    (random_raw_windows) through NAME_frontend / NAME_classify_raw / NAME_step_raw; their counts
+    join the report (front_end_* keys, mismatches, mismatches_by_path)."""
+    manifest = read_manifest(export_dir)
+    if manifest.front_end is None:
+        return report
+    spec = FrontEndSpec.from_dict(manifest.front_end["spec"])
+    adc = random_raw_windows(1, manifest.window, spec.chirps, spec.samples, seed=seed)
+    raw = verify_raw(export_dir, None, adc=adc, target=target, cc=cc, opt=opt)
+    report["mismatches"] += raw["output_mismatches"]
+    report["compared_bytes"] += raw["compared_bytes"]
+    report.setdefault("mismatches_by_path", {}).update(raw["mismatches_by_path"])
+    report["argmax_mismatches"] += raw["argmax_mismatches"]
+    report["first_mismatches"] = report.get("first_mismatches", []) + raw["first_mismatches"]
+    for k in ("front_end", "front_end_mismatches", "front_end_compared_bytes", "chirps", "samples_per_chirp",
+              "front_end_instructions_per_frame", "front_end_instructions_max", "front_end_flash_bytes",
+              "front_end_ram_bytes"):
+        if k in raw:
+            report[k] = raw[k]
+    report["front_end_inputs"] = f"{len(adc)} random/extreme int16 windows"
+    return report

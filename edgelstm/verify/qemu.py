@@ -23,7 +23,7 @@ from ..codegen.targets import board_for
 from ..data import random_int8_inputs
 from ..errors import EdgelstmError
 from .compare import load_export_model, simulate_export, verify_report
-from .frontend_raw import is_raw_data, verify_raw
+from .frontend_raw import add_random_front_end, is_raw_data, verify_raw
 from .qemu_build import QemuBuild, build_qemu
 from .toolchain import ARM_GCC, DEFAULT_OPT, OPT_LEVELS, QEMU, find_arm_gcc, find_qemu, find_tool, normalize_opt
 
@@ -139,5 +139,7 @@ def verify_qemu(export_dir: str | os.PathLike, *, target: str, data: str | os.Pa
     for k in FOOTPRINT_KEYS:
         report[k] = fp.get(k)
     report["footprint"] = fp
+    if data is None:  # an export with a raw front end: random int16 windows through NAME_frontend too
+        add_random_front_end(report, export_dir, target=target, opt=opt, seed=seed)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     return report
