@@ -164,37 +164,12 @@ static int32_t edgelstm_rv32_prepare(const edgelstm_lstm_params_s8_s16_t *p, edg
     return ok;
 }
 
-/* acc[8 * 0 + r] += sum_j b_r[j] v[j] for the 4 gate rows r (i, f, g, o) of a unit at w, and
- * acc[4 + r] the same for the unit at w + stride: two units per pass share every input load.
- * Bytes w + 128 (the offset encoding), in the column-pair records of edgelstm_dot_s8.h
- * ([i_j g_j i_k g_k] [f_j o_j f_k o_k], a last odd column [i g f o]); v the widened int32
- * inputs. Per two column pairs: 4 LW + 32 x (LBU, MUL, ADD) + 4 for 32 multiply-accumulates. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static void edgelstm_rv32_dot2u(const uint8_t *w, int32_t stride, const int32_t *v, int32_t n, const int32_t *bias,
-                                int32_t corr, int32_t acc[8])
-{
-    /* the accumulators start at bias + corr (wrapping): the second unit's biases follow the first's,
-     * or are the same four when stride is 0 (a last odd unit computed twice) */
-    const uint8_t *w2 = w + stride;
-    const int32_t *bias2 = bias + (stride ? 4 : 0);
-    int32_t a_i = edgelstm_add_wrap_s32(bias[0], corr), a_f = edgelstm_add_wrap_s32(bias[1], corr);
-    int32_t a_g = edgelstm_add_wrap_s32(bias[2], corr), a_o = edgelstm_add_wrap_s32(bias[3], corr);
-    int32_t b_i = edgelstm_add_wrap_s32(bias2[0], corr), b_f = edgelstm_add_wrap_s32(bias2[1], corr);
-    int32_t b_g = edgelstm_add_wrap_s32(bias2[2], corr), b_o = edgelstm_add_wrap_s32(bias2[3], corr);
-    int32_t k = n >> 2;
-#if defined(__GNUC__) || defined(__clang__)
-    if (k > 0) {
-        /* Two column pairs per pass: 4 LW of the inputs, 32 x (LBU, MUL, ADD), 3 ADDI, BNE:
-         * 104 instructions for 32 multiply-accumulates. Bytes of a pair record: i 0 2, g 1 3,
-         * f 4 6, o 5 7 (columns j, k). */
-        const int32_t *v_end = v + 4 * k;
-        int32_t x0, x1, x2, x3, t0, t1;
+/* One weight byte at OFF(W) times input register X into accumulator ACC (T a temporary). */
 #define EL_RV_MAC(OFF, W, X, ACC, T)                                                                \
     "lbu  %[" T "], " OFF "(%[" W "])\n\t"                                                         \
     "mul  %[" T "], %[" T "], %[" X "]\n\t"                                                         \
     "add  %[" ACC "], %[" ACC "], %[" T "]\n\t"
+/* One column pair (record at byte B: i 0 2, g 1 3, f 4 6, o 5 7) of both units. */
 #define EL_RV_PAIR(B, XJ, XK)                                                                       \
     EL_RV_MAC(B "+0", "w", XJ, "ai", "t0") EL_RV_MAC(B "+2", "w", XK, "ai", "t1")                  \
     EL_RV_MAC(B "+1", "w", XJ, "ag", "t0") EL_RV_MAC(B "+3", "w", XK, "ag", "t1")                  \
@@ -204,25 +179,64 @@ static void edgelstm_rv32_dot2u(const uint8_t *w, int32_t stride, const int32_t 
     EL_RV_MAC(B "+1", "w2", XJ, "bg", "t0") EL_RV_MAC(B "+3", "w2", XK, "bg", "t1")                \
     EL_RV_MAC(B "+4", "w2", XJ, "bf", "t0") EL_RV_MAC(B "+6", "w2", XK, "bf", "t1")                \
     EL_RV_MAC(B "+5", "w2", XJ, "bo", "t0") EL_RV_MAC(B "+7", "w2", XK, "bo", "t1")
-        __asm__("1:\n\t"
-                "lw   %[x0], 0(%[v])\n\t"
-                "lw   %[x1], 4(%[v])\n\t"
-                "lw   %[x2], 8(%[v])\n\t"
-                "lw   %[x3], 12(%[v])\n\t"
-                EL_RV_PAIR("0", "x0", "x1")
-                EL_RV_PAIR("8", "x2", "x3")
-                "addi %[v], %[v], 16\n\t"
-                "addi %[w], %[w], 16\n\t"
-                "addi %[w2], %[w2], 16\n\t"
-                "bne  %[v], %[ve], 1b\n\t"
-                : [ai] "+r"(a_i), [af] "+r"(a_f), [ag] "+r"(a_g), [ao] "+r"(a_o), [bi] "+r"(b_i), [bf] "+r"(b_f),
-                  [bg] "+r"(b_g), [bo] "+r"(b_o), [w] "+r"(w), [w2] "+r"(w2), [v] "+r"(v), [x0] "=&r"(x0),
-                  [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [t0] "=&r"(t0), [t1] "=&r"(t1)
-                : [ve] "r"(v_end)
-                : "memory"); /* reads the weights and inputs (30 operands at most: no "m" operands) */
-#undef EL_RV_PAIR
-#undef EL_RV_MAC
-        k = 0;
+#define EL_RV_ACC_OPERANDS                                                                          \
+    [ai] "+r"(a_i), [af] "+r"(a_f), [ag] "+r"(a_g), [ao] "+r"(a_o), [bi] "+r"(b_i), [bf] "+r"(b_f),  \
+        [bg] "+r"(b_g), [bo] "+r"(b_o), [w] "+r"(w), [w2] "+r"(w2), [v] "+r"(v)
+
+/* acc[r] = bias[r] + corr + sum_j b_r[j] v[j] for the 4 gate rows r (i, f, g, o) of the unit at
+ * w, and acc[4 + r] the same for the unit at w + stride (biases at bias + 4): two units per
+ * pass share every input load; stride 0 computes one unit twice (a last odd unit). Bytes
+ * w + 128 (the offset encoding) in the column-pair records of edgelstm_dot_s8.h ([i_j g_j i_k
+ * g_k] [f_j o_j f_k o_k], a last odd column [i g f o]); v the widened int32 inputs. Per two
+ * column pairs: 4 LW + 32 x (LBU, MUL, ADD) + 3 ADDI + BNE = 104 instructions for 32
+ * multiply-accumulates (3.25 each); a last pair 50 for 16. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void edgelstm_rv32_side(const uint8_t *w, int32_t stride, const int32_t *v, int32_t n,
+                                      const int32_t *bias, int32_t corr, int32_t acc[8])
+{
+    const uint8_t *w2 = w + stride;
+    const int32_t *bias2 = bias + (stride ? 4 : 0);
+    int32_t a_i = edgelstm_add_wrap_s32(bias[0], corr), a_f = edgelstm_add_wrap_s32(bias[1], corr);
+    int32_t a_g = edgelstm_add_wrap_s32(bias[2], corr), a_o = edgelstm_add_wrap_s32(bias[3], corr);
+    int32_t b_i = edgelstm_add_wrap_s32(bias2[0], corr), b_f = edgelstm_add_wrap_s32(bias2[1], corr);
+    int32_t b_g = edgelstm_add_wrap_s32(bias2[2], corr), b_o = edgelstm_add_wrap_s32(bias2[3], corr);
+    int32_t k = n >> 2;
+#if defined(__GNUC__) || defined(__clang__)
+    {
+        int32_t x0, x1, x2, x3, t0, t1;
+        if (k > 0) {
+            const int32_t *v_end = v + 4 * k;
+            __asm__("1:\n\t"
+                    "lw   %[x0], 0(%[v])\n\t"
+                    "lw   %[x1], 4(%[v])\n\t"
+                    "lw   %[x2], 8(%[v])\n\t"
+                    "lw   %[x3], 12(%[v])\n\t"
+                    EL_RV_PAIR("0", "x0", "x1")
+                    EL_RV_PAIR("8", "x2", "x3")
+                    "addi %[v], %[v], 16\n\t"
+                    "addi %[w], %[w], 16\n\t"
+                    "addi %[w2], %[w2], 16\n\t"
+                    "bne  %[v], %[ve], 1b\n\t"
+                    : EL_RV_ACC_OPERANDS, [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3),
+                      [t0] "=&r"(t0), [t1] "=&r"(t1)
+                    : [ve] "r"(v_end)
+                    : "memory"); /* reads the weights and inputs (at most 30 operands: no "m" ones) */
+            k = 0;
+        }
+        if (n & 2) { /* a last pair of columns */
+            __asm__("lw   %[x0], 0(%[v])\n\t"
+                    "lw   %[x1], 4(%[v])\n\t"
+                    EL_RV_PAIR("0", "x0", "x1")
+                    "addi %[v], %[v], 8\n\t"
+                    "addi %[w], %[w], 8\n\t"
+                    "addi %[w2], %[w2], 8\n\t"
+                    : EL_RV_ACC_OPERANDS, [x0] "=&r"(x0), [x1] "=&r"(x1), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                    :
+                    : "memory");
+            n &= ~2;
+        }
     }
 #endif
     for (; k > 0; --k) { /* the same in C (compilers without GNU assembly) */
@@ -239,7 +253,7 @@ static void edgelstm_rv32_dot2u(const uint8_t *w, int32_t stride, const int32_t 
         w += 16;
         w2 += 16;
     }
-    if (n & 2) { /* a last pair of columns */
+    if (n & 2) {
         const int32_t xj = v[0], xk = v[1];
         a_i += w[0] * xj + w[2] * xk;
         a_g += w[1] * xj + w[3] * xk;
@@ -272,6 +286,28 @@ static void edgelstm_rv32_dot2u(const uint8_t *w, int32_t stride, const int32_t 
     acc[5] = b_f;
     acc[6] = b_g;
     acc[7] = b_o;
+}
+#undef EL_RV_ACC_OPERANDS
+#undef EL_RV_PAIR
+#undef EL_RV_MAC
+
+/* Both sides of two units (or one unit twice, two == 0): acc[0..7] the x side, acc[8..15] the
+ * h side. One out-of-line copy, the sides in a loop: its registers are saved once per two
+ * units and the dot product is in the flash once. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static void edgelstm_rv32_dot2u(const edgelstm_lstm_params_s8_s16_t *p, const edgelstm_lstm_inputs_t *in,
+                                int32_t u, int32_t two, int32_t acc[16])
+{
+    int32_t s;
+    for (s = 0; s < 2; ++s) {
+        const int32_t n = s ? p->units : p->input_size;
+        const uint8_t *w = (const uint8_t *)(s ? p->weights_h : p->weights_x) + 4 * n * u;
+        const uint32_t *v = s ? in->hw : in->xw;
+        edgelstm_rv32_side(w, two ? 4 * n : 0, (const int32_t *)(const void *)v, n, (s ? p->bias_h : p->bias_x) + 4 * u,
+                           s ? in->corr_h : in->corr_x, acc + 8 * s);
+    }
 }
 
 /* The update of one unit from its gate sums (ax: x side, ah: h side, biases included): the
@@ -312,33 +348,20 @@ void edgelstm_lstm_step_s8_s16(const edgelstm_lstm_params_s8_s16_t *p, const int
                                int8_t *h_out, int16_t *c, int16_t *gate_scratch)
 {
     const int32_t n_units = p->units;
-    const int32_t n_in = p->input_size;
-    const uint8_t *wx = (const uint8_t *)p->weights_x;
-    const uint8_t *wh = (const uint8_t *)p->weights_h;
-    const int32_t *bx = p->bias_x;
-    const int32_t *bh = p->bias_h;
     edgelstm_rv32_prepared_t q;
     const int32_t ok = edgelstm_rv32_prepare(p, &q);
     const edgelstm_lstm_inputs_t in = edgelstm_lstm_widen_inputs(p, x, h_in, gate_scratch);
-    const int32_t *xw = (const int32_t *)(const void *)in.xw;
-    const int32_t *hw = (const int32_t *)(const void *)in.hw;
     int32_t u;
     EDGELSTM_DEBUG_ASSERT(ok);
     for (u = 0; u < n_units; u += 2) {
         /* units u and u + 1 (a last odd unit: u twice, the copy discarded) */
         const int32_t two = (u + 1 < n_units) ? 1 : 0;
-        int32_t ax[8];
-        int32_t ah[8];
-        edgelstm_rv32_dot2u(wx, two ? 4 * n_in : 0, xw, n_in, bx, in.corr_x, ax);
-        edgelstm_rv32_dot2u(wh, two ? 4 * n_units : 0, hw, n_units, bh, in.corr_h, ah);
-        h_out[u] = (int8_t)edgelstm_rv32_unit(ax, ah, &q, c + u);
+        int32_t acc[16];
+        edgelstm_rv32_dot2u(p, &in, u, two, acc);
+        h_out[u] = (int8_t)edgelstm_rv32_unit(acc, acc + 8, &q, c + u);
         if (two) {
-            h_out[u + 1] = (int8_t)edgelstm_rv32_unit(ax + 4, ah + 4, &q, c + u + 1);
+            h_out[u + 1] = (int8_t)edgelstm_rv32_unit(acc + 4, acc + 12, &q, c + u + 1);
         }
-        wx += 8 * n_in;
-        wh += 8 * n_units;
-        bx += 8;
-        bh += 8;
     }
 }
 #endif /* EDGELSTM_PATH_RV32 */
