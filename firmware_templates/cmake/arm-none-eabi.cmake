@@ -2,7 +2,7 @@
 # Embedded toolchain (arm-none-eabi-gcc + newlib).
 #
 #   cmake -S <export> -B build-arm -DCMAKE_TOOLCHAIN_FILE=<export>/cmake/arm-none-eabi.cmake \
-#         -DEDGELSTM_CPU=cortex-m4            # cortex-m0 | cortex-m4 | cortex-m33
+#         -DEDGELSTM_CPU=cortex-m4            # cortex-m0 | cortex-m4 | cortex-m33 | cortex-m55
 #   cmake --build build-arm                   # lib<name>.a and <name>_firmware.elf (board/)
 #
 # EDGELSTM_CPU selects the same flags `edgelstm verify --target qemu-<cpu>` uses.
@@ -11,7 +11,7 @@ set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
-set(EDGELSTM_CPU "cortex-m4" CACHE STRING "Cortex-M core: cortex-m0, cortex-m4 or cortex-m33")
+set(EDGELSTM_CPU "cortex-m4" CACHE STRING "Cortex-M core: cortex-m0, cortex-m4, cortex-m33 or cortex-m55")
 set(EDGELSTM_TOOLCHAIN_PREFIX "arm-none-eabi-" CACHE STRING "prefix of the cross tools")
 list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES EDGELSTM_CPU EDGELSTM_TOOLCHAIN_PREFIX)
 
@@ -27,8 +27,10 @@ elseif(EDGELSTM_CPU STREQUAL "cortex-m4")
     set(_edgelstm_cpu_flags "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16")
 elseif(EDGELSTM_CPU STREQUAL "cortex-m33")
     set(_edgelstm_cpu_flags "-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16")
+elseif(EDGELSTM_CPU STREQUAL "cortex-m55")
+    set(_edgelstm_cpu_flags "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard -mfpu=auto")
 else()
-    message(FATAL_ERROR "EDGELSTM_CPU='${EDGELSTM_CPU}': use cortex-m0, cortex-m4 or cortex-m33")
+    message(FATAL_ERROR "EDGELSTM_CPU='${EDGELSTM_CPU}': use cortex-m0, cortex-m4, cortex-m33 or cortex-m55")
 endif()
 
 set(CMAKE_C_FLAGS_INIT "${_edgelstm_cpu_flags} -ffunction-sections -fdata-sections")
