@@ -4,7 +4,8 @@
 
 bench_sim.py (simulator vs the TFLite Micro Python interpreter and LiteRT), bench_host_c.py
 (exported C on x86 vs TFLite Micro's MicroInterpreter::Invoke, callgrind instructions) and
-bench_cortexm.py (instructions per step on Cortex-M4/M0/M33 under QEMU vs CMSIS-NN) and
+bench_cortexm.py (instructions per step on Cortex-M4/M0/M33/M55 under QEMU vs CMSIS-NN; the
+Cortex-M55 MVE and Cortex-M4 DSP peers built from ../shared/peers/cmsis-nn in the run) and
 bench_riscv.py (rv32imc under qemu-system-riscv32 vs CMSIS-NN's portable C built in the run). Each
 asserts only correctness; the combined rows are also written to tools/bench/results.json
 (with the machine and the mode). A benchmark that cannot run here (a missing tool) is reported
