@@ -269,6 +269,6 @@ def test_qemu_cortex_m4_stacked(tmp_path, edgelstm_exe):
     rep = json.loads(r.stdout)
     print(f"QEMU M4 stack 4: {rep['mismatches']} mismatches over {rep['compared_bytes']} bytes, "
           f"{rep['instructions_per_frame']} instructions per frame, {rep['macs_per_frame']} MACs per frame")
-    assert rep["mismatches"] == 0 and rep["compared_bytes"] == 12 * 4 * 2
+    assert rep["mismatches"] == 0 and rep["compared_bytes"] == 12 * 4 * 2 and rep["stack"] == 4
     assert rep["macs_per_frame"] == pytest.approx(load_int8_model(path).ir.macs_per_frame() * 3 / 15, abs=0.1)
     assert 0 < rep["instructions_per_frame"] < rep["instructions_per_window"] / 4

@@ -123,5 +123,6 @@ def verify_report(sim: Simulated, got: dict, export_dir, manifest: ExportManifes
     report["front_end_mismatches"] = None if front is None else int(np.count_nonzero(front != xq))
     report["front_end_compared_bytes"] = None if front is None else int(xq.size)
     report.update({"samples": int(len(xq)), **context, "streaming": bool(manifest.streaming),
+                   "stack": int(manifest.stack),  # frames per cell step: *_per_frame figures average over frames
                    "name": manifest.name, "dir": str(export_dir), "inputs": sim.source})
     return report
