@@ -4,8 +4,8 @@ riscv64-unknown-elf-gcc with picolibc, qemu-system-riscv32 -M virt -bios none, s
 - every shape of tests/test_c_paths.py (odd LSTMs, stacked, extreme weights, GRUs), the radar
   LSTM and GRU, and the stacked / bidirectional shapes of tests/test_qemu.py give the
   simulator's bytes under QEMU (0 mismatching bytes on uniform and extreme windows);
-- the LSTM step is the EDGELSTM_PATH_RV32 file (one definition, MULHSU in it) and the library
-  calls no libgcc helper (__muldi3, __ashldi3, ...) anywhere;
+- the LSTM and GRU steps are the EDGELSTM_PATH_RV32 files (one definition each, MULHSU in the
+  LSTM's) and the library calls no libgcc helper (__muldi3, __ashldi3, ...) anywhere;
 - `edgelstm verify --target qemu-riscv32 --json` reports the footprint keys, with the code
   beyond the weights within 4 KB and the RAM under 1 KB for the radar LSTM;
 - an export for riscv32 runs its own self test (`make test`), and -O0 builds keep the bytes;
@@ -93,6 +93,8 @@ def test_riscv_equals_simulator(key, tmp_path_factory):
         objs = sorted((build.build_dir / "obj").glob("*.o"))
         defs = [o.stem for o in objs if " T edgelstm_lstm_step_s8_s16\n" in nm(o)]
         assert defs == ["edgelstm_lstm_step_s8_s16_rv32"], defs
+        gru = [o.stem for o in objs if " T edgelstm_gru_step_path_s8_s16\n" in nm(o)]
+        assert gru == ["edgelstm_gru_step_s8_s16_rv32"], gru
         dis = subprocess.run([RV.cross_prefix + "objdump", "-d", str(build.build_dir / "obj" / f"{defs[0]}.o")],
                              capture_output=True, text=True, check=True).stdout
         assert "mulhsu" in dis

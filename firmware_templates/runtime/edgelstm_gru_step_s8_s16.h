@@ -33,7 +33,8 @@ extern "C" {
 
 /* The paths with a GRU step file of their own; every other path compiles the portable C of
  * edgelstm_gru_step_s8_s16.c. */
-#if defined(EDGELSTM_PATH_DSP) || defined(EDGELSTM_PATH_ARMV6M) || defined(EDGELSTM_PATH_MVE)
+#if defined(EDGELSTM_PATH_DSP) || defined(EDGELSTM_PATH_ARMV6M) || defined(EDGELSTM_PATH_MVE) || \
+    defined(EDGELSTM_PATH_RV32)
 #define EDGELSTM_GRU_OWN_PATH 1
 #endif
 
