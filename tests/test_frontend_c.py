@@ -1,6 +1,6 @@
 """The raw radar front end in C (NAME_frontend.c + the runtime's edgelstm_frontend_*.c): bit-exact
 with the numpy reference on simulated raw data and random/extreme int16 frames, through
-NAME_frontend, NAME_classify_raw and NAME_step_raw, on host gcc (UBSan), clang, QEMU Cortex-M4
+NAME_frontend, NAME_classify_raw and NAME_step_raw, on host gcc (UBSan + ASan), clang, QEMU Cortex-M4
 (instructions per frame for 16 chirps x 64 samples) and Cortex-M0; export and verify CLI."""
 
 from __future__ import annotations
@@ -79,13 +79,13 @@ def test_model_without_front_end_has_none(tmp_path):
     assert not list((tmp_path / "ex").glob("*_frontend.c"))
 
 
-def test_host_gcc_ubsan_and_clang_bit_exact(small):
+def test_host_gcc_sanitizers_and_clang_bit_exact(small):
     out, spec, _, adc = small
     need_tool("gcc")
     need_tool("clang")
     model = load_int8_model(out / "radar_model.tflite")
     q, expected = reference(model, spec, adc)
-    for cc, flags in (("gcc", ("-fsanitize=undefined", "-fno-sanitize-recover=all")), ("clang", ())):
+    for cc, flags in (("gcc", ("-fsanitize=undefined,address", "-fno-sanitize-recover=all", "-g")), ("clang", ())):
         got = run_host(out, read_manifest(out), adc, cc=cc, extra_cflags=flags)
         assert np.count_nonzero(got["front_end"] != q) == 0, cc
         assert np.count_nonzero(got["classify"] != expected) == 0, cc
