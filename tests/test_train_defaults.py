@@ -37,10 +37,11 @@ def test_plan_counts_steps_and_keeps_large_data_as_before():
     y_small = np.repeat([0, 1, 2, 3], 10)  # 40 sequences, 4 classes (the motion-sensor case)
     p = plan_training(TrainConfig(), y_small, 4)
     assert p.steps >= MIN_STEPS and p.batch_size < 64 and p.epochs * p.steps_per_epoch == p.steps
-    assert p.class_weights is None and p.val_fraction == 0.2
+    assert p.class_weights is None and p.val_fraction == 0.2 and p.lr_schedule == "cosine"
     y_big = np.repeat(np.arange(7), 8000 // 7)  # the radar data: the old 30 epochs of batch 64
     p = plan_training(TrainConfig(), y_big, 7)
-    assert (p.epochs, p.batch_size, p.val_fraction) == (BASE_EPOCHS, 64, 0.1)
+    assert (p.epochs, p.batch_size, p.val_fraction, p.lr_schedule) == (BASE_EPOCHS, 64, 0.1, "plateau")
+    assert p.passes_per_epoch == 1
     # explicit settings win, and say nothing about why
     p = plan_training(TrainConfig(epochs=3, batch_size=5, patience=2, val_fraction=0.0), y_small, 4)
     assert (p.epochs, p.batch_size, p.patience, p.val_fraction) == (3, 5, 2, 0.0)
@@ -68,7 +69,7 @@ def test_choose_stack_only_for_long_windows():
     assert choose_stack(64)[0] == 1  # the radar window is never stacked
     for t in (150, 427, 1460):
         k, why = choose_stack(t)
-        assert k > 1 and 16 <= t // k <= 128 and str(t) in why
+        assert k > 1 and 8 <= t // k <= 64 and str(t) in why
 
 
 def test_new_defaults_beat_old_defaults_on_a_small_real_dataset():

@@ -74,8 +74,9 @@ def parse_stack(text) -> int | None:
               help=f"auto: training sequences / 8 within {MIN_BATCH}..{MAX_BATCH}.")
 @click.option("--lr", "learning_rate", type=float, default=_DEFAULT.learning_rate, show_default=True,
               help="Adam (peak) learning rate.")
-@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=_DEFAULT.lr_schedule, show_default=True,
-              help="cosine: decay to 0 over the planned steps.")
+@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=None, show_default="auto",
+              help=f"cosine: decay to 0 over the planned steps; plateau: halve when the validation loss stalls; "
+                   f"auto: cosine below {SMALL_DATA} sequences, else plateau.")
 @click.option("--patience", type=int, default=None, show_default="auto",
               help="Early-stopping patience (epochs without a better validation accuracy/loss); "
                    "auto: a quarter of the epochs.")

@@ -18,7 +18,7 @@ CELLS = ("lstm", "gru")
 MAX_UNITS = 1024
 MAX_LAYERS = 16  # a 100-layer stack takes minutes just to build, and no microcontroller runs it
 CLASS_WEIGHT_MODES = ("auto", "balanced", "none")
-LR_SCHEDULES = ("cosine", "constant")
+LR_SCHEDULES = ("cosine", "plateau", "constant")
 
 
 @dataclass
@@ -35,7 +35,7 @@ class TrainConfig:
     steps: int | None = None  # optimizer steps planned; None: from the data (min/cap in plan.py)
     batch_size: int | None = None  # None: from the number of training sequences
     learning_rate: float = 2e-3  # Adam's peak learning rate
-    lr_schedule: str = "cosine"  # cosine decay to 0 over the planned steps, or constant
+    lr_schedule: str | None = None  # cosine (decay to 0 over the steps), plateau (halve), constant; None: auto
     patience: int | None = None  # early-stopping patience in epochs; None: from the epochs
     val_fraction: float | None = None  # None: 0.2 on small data, 0.1 from 1,000 sequences
     class_weights: str = "auto"  # auto: balanced weights when the labels are imbalanced
@@ -69,7 +69,7 @@ class TrainConfig:
             raise EdgelstmError(f"--val-fraction must be in [0, 0.9), got {self.val_fraction}")
         if not (self.learning_rate > 0 and np.isfinite(self.learning_rate)):
             raise EdgelstmError(f"--lr must be a positive number, got {self.learning_rate}")
-        if self.lr_schedule not in LR_SCHEDULES:
+        if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
             raise EdgelstmError(f"unknown --lr-schedule '{self.lr_schedule}'", f"use one of {', '.join(LR_SCHEDULES)}")
         if self.class_weights not in CLASS_WEIGHT_MODES:
             raise EdgelstmError(

@@ -10,13 +10,19 @@ far too few for a small dataset. The plan counts **optimizer steps** instead:
 - steps: at least ``MIN_STEPS``; epochs = enough of them to make those steps, never fewer than
   ``BASE_EPOCHS`` (the old 30, so large data trains exactly as long as before) and at most
   ``MAX_EPOCHS``;
-- learning rate: Adam, cosine decay from the peak to 0 over the planned steps;
+- learning rate: Adam; below ``SMALL_DATA`` sequences cosine decay from the peak to 0 over the
+  planned steps, from ``SMALL_DATA`` on halved when the validation loss stalls (plateau). Measured
+  (LSTM32, float test accuracy): radar 8,000 sequences cosine 0.890, plateau 0.900 (old constant
+  0.896); ArrowHead / PickupGesture / OSULeaf cosine 0.68 / 0.68 / 0.66, plateau 0.52 / 0.64 / 0.61;
 - early stopping: validation loss on a stratified split (edgelstm.data.split), patience a
   quarter of the epochs (at least ``MIN_PATIENCE``), the best epoch's weights restored;
 - class weights: balanced (n / (C * n_c)) when the largest class has more than
   ``IMBALANCE_RATIO`` times the sequences of the smallest;
 - stacking (:func:`choose_stack`, used by the CLI when --stack is not given): a window of more
   than ``STACK_ABOVE`` frames is stacked so the cell runs about ``STACK_TARGET_STEPS`` times.
+  Measured (LSTM32, float test accuracy, about 64 / 32 / 16 cell steps): ArrowHead (251 frames)
+  0.66 / 0.57 / 0.68, PickupGesture (361) 0.64 / 0.68 / 0.60, OSULeaf (427) 0.55 / 0.66 / 0.69;
+  unstacked 0.39 / 0.30 / 0.22 (old defaults). Small test sets: differences of 5 points are noise.
 
 Every explicit setting (TrainConfig field not None) wins; the plan says which were chosen and why.
 """
@@ -41,7 +47,7 @@ MIN_PATIENCE = 8
 IMBALANCE_RATIO = 1.5
 SMALL_DATA = 1000  # below this many training sequences, validate on 20 % instead of 10 %
 STACK_ABOVE = 128
-STACK_TARGET_STEPS = 64
+STACK_TARGET_STEPS = 16
 
 
 @dataclass
@@ -154,12 +160,19 @@ def plan_training(config: TrainConfig, y: np.ndarray, n_classes: int, stack_reas
         reasons["patience"] = f"{patience}: a quarter of {epochs} epochs, at least {MIN_PATIENCE}"
     else:
         patience = config.patience
+    if config.lr_schedule is None:
+        schedule = "cosine" if n_all < SMALL_DATA else "plateau"
+        reasons["lr"] = (f"cosine: {n_all} sequences < {SMALL_DATA} (a few validation sequences are too few to "
+                         "detect a plateau)" if schedule == "cosine" else
+                         f"plateau: {n_all} sequences >= {SMALL_DATA} (halved when the validation loss stalls)")
+    else:
+        schedule = config.lr_schedule
     weights, why = choose_class_weights(y, n_classes, config.class_weights)
     reasons["class weights"] = why
     if stack_reason:
         reasons["stack"] = stack_reason
     return TrainPlan(
         epochs=int(epochs), passes_per_epoch=int(passes), steps_per_epoch=int(spe), steps=int(steps), batch_size=int(batch),
-        learning_rate=float(config.learning_rate), lr_schedule=config.lr_schedule, patience=int(patience),
+        learning_rate=float(config.learning_rate), lr_schedule=schedule, patience=int(patience),
         val_fraction=float(val_fraction), class_weights=weights, stack=int(config.stack), reasons=reasons,
     )
