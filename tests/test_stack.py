@@ -239,7 +239,8 @@ def test_quantize_keras_gru_and_errors(tmp_path, keras_lstm, edgelstm_exe):
         with pytest.raises(EdgelstmError) as e:
             quantize_model(lstm_model, data, tmp_path / "x.tflite", calib=cal, **kw)
         assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
-    for kw, needle in ((dict(stack=3), "use --stack 2"), (dict(stack=14), "longer than the window")):
+    for kw, needle in ((dict(stack=3), "use --stack 2"), (dict(stack=14), "longer than the window"),
+                       ({}, "quantize with --stack 2")):  # no --stack, no "stack" in its metadata
         with pytest.raises(EdgelstmError) as e:  # the GRU takes 2 frames of 2 features per step
             quantize_model(gru, data13, tmp_path / "x.tflite", calib=cal, **kw)
         assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)

@@ -156,6 +156,11 @@ def model_stack(spec: ModelSpec, sidecar: dict, stack: int | None, frame_feature
             raise EdgelstmError(f"--stack {stack} conflicts with the model's training metadata (stack {meta_k})",
                                 f"drop --stack or use --stack {meta_k}")
     k = meta_k or stack or 1
+    guess = spec.features // frame_features if frame_features and spec.features % frame_features == 0 else 0
+    if meta_k is None and stack is None and guess > 1 and frames // guess == spec.window:
+        raise DataError(f"the model takes {spec.features} features per step, {guess} frames of the data's "
+                        f"{frame_features}, and its metadata does not say it stacks frames",
+                        f"if it does, quantize with --stack {guess}")
     check_stack(k, frames, "--stack" if stack is not None else "the model's stack")
     if spec.features != k * frame_features and (k > 1 or stack is not None):  # else check_features says it
         hint = "use the data the model was trained on, with the model's --stack"
