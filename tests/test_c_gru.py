@@ -314,7 +314,7 @@ def test_gru_reset_product_must_be_a_plain_requantisation():
 
 # The per-path GRU steps (edgelstm_gru_step_s8_s16_dsp.c / _armv6m.c) in QEMU: shapes whose row
 # counts leave a partial group of 4 (3U % 4 != 0), both reset_after forms, k = 0 / 12 / 15,
-# saturating weights, and row multipliers of every kind the per-row requantisation meets: 0
+# saturating weights, rows of more than 508 columns, and row multipliers of every kind the per-row requantisation meets: 0
 # (scale ratios below 2^-32), shifts down to -31 and -20, left shifts of 7..11.
 QEMU_MODELS: dict[str, GruSynthSpec] = {
     "u1_f1": MODELS["u1_f1"],
@@ -323,6 +323,8 @@ QEMU_MODELS: dict[str, GruSynthSpec] = {
     "tiny_w": GruSynthSpec(units=6, features=5, window=10, weight_scale=1e-12, bias_range=1e-9, seed=120),
     "small_w_ra0": GruSynthSpec(units=6, features=5, window=10, weight_scale=3e-8, reset_after=False, seed=121),
     "big_w": GruSynthSpec(units=5, features=7, window=10, weight_scale=5.0, seed=122),
+    # input rows of 603 columns: the DSP path's paired sums in chunks of 508 (edgelstm_dot_s8.h)
+    "wide_f603": GruSynthSpec(units=3, features=603, window=4, weight_scale=0.002, extreme_weights=True, seed=123),
 }
 GRU_PATH_FILES = {"cortex-m4": "edgelstm_gru_step_s8_s16_dsp", "cortex-m33": "edgelstm_gru_step_s8_s16_dsp",
                   "cortex-m0": "edgelstm_gru_step_s8_s16_armv6m"}
@@ -345,7 +347,7 @@ def test_gru_paths_in_qemu_equal_simulator(core, tmp_path):
     the path is the path file's (edgelstm_gru_step_s8_s16.h: one per build)."""
     need_tool("arm-none-eabi-gcc")
     need_tool("qemu-system-arm")
-    keys = list(QEMU_MODELS) if core != "cortex-m33" else ["u1_f1", "big_w"]  # M33 runs the M4's file
+    keys = list(QEMU_MODELS) if core != "cortex-m33" else ["big_w", "wide_f603"]  # M33 runs the M4's file
     (tmp_path / core).mkdir()
     for key in keys:
         out = export_gru(tmp_path / core, key, n_vectors=1, spec=QEMU_MODELS[key])

@@ -106,11 +106,11 @@ static void edgelstm_gru_rows_asm_dsp(edgelstm_gru_dsp_t *ctx)
         "add     r5, r5, r9\n\t"
         "mov     r6, r4\n\t"                        /* raw sums start where i and f start */
         "mov     r7, r5\n\t"
-        "ldr     r12, [lr, #%c[o_nb1]]\n\t"
-        "cmp     r12, #0\n\t"
-        "beq     71f\n"
+        "ldr     r3, [lr, #%c[o_nb1]]\n\t"
+        "cbnz    r3, 2f\n\t"
+        "b       71f\n"
         "2:\n\t"
-        "ldmia   r1!, {r2, r3}\n\t"                 /* (v0, v1) (v2, v3) */
+        "ldmia   r1!, {r2, r12}\n\t"                /* (v0, v1) (v2, v3) */
         "ldmia   r0!, {r8, r9, r10, r11}\n\t"       /* [i g i g] [f o f o] x 2 column pairs */
         "smlad   r6, r8, r2, r6\n\t"
         "uxtb16  r8, r8\n\t"
@@ -118,13 +118,13 @@ static void edgelstm_gru_rows_asm_dsp(edgelstm_gru_dsp_t *ctx)
         "smlad   r7, r9, r2, r7\n\t"
         "uxtb16  r9, r9\n\t"
         "smlad   r5, r9, r2, r5\n\t"
-        "smlad   r6, r10, r3, r6\n\t"
+        "smlad   r6, r10, r12, r6\n\t"
         "uxtb16  r10, r10\n\t"
-        "smlad   r4, r10, r3, r4\n\t"
-        "smlad   r7, r11, r3, r7\n\t"
+        "smlad   r4, r10, r12, r4\n\t"
+        "smlad   r7, r11, r12, r7\n\t"
         "uxtb16  r11, r11\n\t"
-        "smlad   r5, r11, r3, r5\n\t"
-        "subs    r12, r12, #1\n\t"
+        "smlad   r5, r11, r12, r5\n\t"
+        "subs    r3, r3, #1\n\t"
         "bne     2b\n\t"
         "ldr     r8, [lr, #%c[o_bias]]\n\t"
         "ldrd    r10, r11, [r8, #8]\n\t"            /* b_g, b_o */
@@ -136,8 +136,9 @@ static void edgelstm_gru_rows_asm_dsp(edgelstm_gru_dsp_t *ctx)
         "add     r6, r10, r6, asr #8\n\t"
         "add     r7, r11, r7, asr #8\n"
         "72:\n\t"
-        "ldr     r12, [lr, #%c[o_k]]\n\t"
-        "tst     r12, #2\n\t"
+        "ldr     r3, [lr, #%c[o_k]]\n\t"
+        "cbz     r3, 5f\n\t"                        /* no last columns */
+        "tst     r3, #2\n\t"
         "beq     4f\n\t"                            /* a last column pair: g, o sign-extended */
         "ldmia   r0!, {r8, r9}\n\t"
         "ldr     r2, [r1], #4\n\t"
@@ -150,7 +151,7 @@ static void edgelstm_gru_rows_asm_dsp(edgelstm_gru_dsp_t *ctx)
         "sxtb16  r10, r9, ror #8\n\t"
         "smlad   r7, r10, r2, r7\n"
         "4:\n\t"
-        "tst     r12, #1\n\t"
+        "tst     r3, #1\n\t"
         "beq     5f\n\t"                            /* a last column [i g f o], input (v, 0) */
         "ldr     r8, [r0], #4\n\t"
         "ldr     r2, [r1]\n\t"
