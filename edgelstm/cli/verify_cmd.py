@@ -25,7 +25,8 @@ from .export_cmd import CLI_OPT_LEVELS, print_footprint
               show_default=True,
               help="Where the C runs: host (gcc/clang), or cross-compiled with arm-none-eabi-gcc and run in "
               "qemu-system-arm: qemu-cortex-m4 (-M mps2-an386), qemu-cortex-m0 (-M microbit), "
-              "qemu-cortex-m33 (-M mps2-an505).")
+              "qemu-cortex-m33 (-M mps2-an505); qemu-riscv32: rv32imc with riscv64-unknown-elf-gcc "
+              "(picolibc) in qemu-system-riscv32 -M virt -bios none.")
 @click.option("--cc", type=click.Choice(COMPILERS), default=default_of(verify_export, "cc"), show_default=True,
               help="Host C compiler (--target host).")
 @click.option("--opt", default=DEFAULT_OPT, show_default=True, type=click.Choice(CLI_OPT_LEVELS),
@@ -50,6 +51,8 @@ def verify_cmd(export_dir: str, data_path: str | None, samples: int, target: str
     stream in from a file, so any --samples fits the board) and also reports the footprint on
     that core: flash (weights / code), RAM (state + scratch + stack) and the instructions per
     frame and per window counted with -icount shift=0 and SysTick.
+    --target qemu-riscv32 does the same on rv32imc (riscv64-unknown-elf-gcc with picolibc,
+    qemu-system-riscv32 -M virt -bios none; instructions from minstret).
     """
     if target.startswith("qemu-"):
         rep = verify_qemu(export_dir, target=target, data=data_path, samples=samples, seed=seed, opt=opt,

@@ -151,7 +151,7 @@ def build_and_run(export_dir: str | os.PathLike, inputs: np.ndarray, target: str
                 return mod.build_and_run(export_dir, inputs, target, cc=cc, manifest=manifest,
                                          float_inputs=float_inputs)
         raise EdgelstmError(f"unknown verify target '{target}'",
-                            "use host, qemu-cortex-m4, qemu-cortex-m0 or qemu-cortex-m33")
+                            "use host, qemu-cortex-m4, qemu-cortex-m0, qemu-cortex-m33 or qemu-riscv32")
     build = build_host(export_dir, manifest, cc=cc, extra_cflags=extra_cflags)
     try:
         out, classes, stream = build.run_windows(inputs)
