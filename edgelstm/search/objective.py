@@ -3,7 +3,7 @@ score the int8 model on the validation split.
 
 The validation split is carved from the TRAINING sequences (edgelstm.data.split.stratified_split,
 every class with two or more sequences keeps one there); the test split is never read. It is
-written once as DIR/search_data.npz (X_train = the sequences trials train on, X_test = the
+written once as DIR/trials/<study>/search_data.npz (X_train = the sequences trials train on, X_test = the
 validation sequences), so that the public pipeline functions score on it as they would on a
 test split: train_model (float accuracy), quantize_model (calibration on the training part,
 int8 accuracy from the bit-exact simulator on the validation part).
@@ -63,7 +63,7 @@ class TrialSetup:
     seed: int
     pareto: bool                      # objective: (accuracy, flash, instructions) instead of accuracy
     epochs: int | None = None         # hidden test option: a fixed, short training
-    data: Path = field(default=Path())  # DIR/search_data.npz
+    data: Path = field(default=Path())  # DIR/trials/<study>/search_data.npz
 
 
 def search_split(ds: Dataset, seed: int) -> Dataset:
@@ -74,12 +74,14 @@ def search_split(ds: Dataset, seed: int) -> Dataset:
                         "give at least two sequences per class")
     return Dataset(X_train=ds.X_train[keep], y_train=ds.y_train[keep], X_test=ds.X_train[held],
                    y_test=ds.y_train[held], class_names=list(ds.class_names), feature_names=list(ds.feature_names),
-                   params={"search_split": {"val_fraction": VAL_FRACTION, "seed": int(seed),
-                                            "source_sha256": ds.sha256}})
+                   # "split" (when edgelstm made the file's test split) goes into every trial's metadata,
+                   # so later stages on the original file hold out the same test sequences
+                   params=dict(ds.params) | {"search_split": {"val_fraction": VAL_FRACTION, "seed": int(seed),
+                                                              "source_sha256": ds.sha256}})
 
 
 def write_search_data(ds: Dataset, path: Path) -> Dataset:
-    """DIR/search_data.npz (once; a re-run reads it back so every trial scores on one split)."""
+    """The study's search_data.npz (once; the split is the study's, so a re-run writes the same)."""
     if not path.is_file():
         save_dataset(ds, path)
     return ds

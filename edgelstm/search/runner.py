@@ -82,13 +82,16 @@ def run_search(o: SearchOptions, log: Callable[[str], None]) -> dict:
     seed = st.split_seed(study, o.seed)  # every worker: the first worker's test and validation splits
     ds = load_dataset(o.data, seed=seed)
     sds = search_split(ds, seed)
-    data_file = o.out_dir / SEARCH_DATA
+    data_file = st.trials_dir(o.out_dir, o.study) / SEARCH_DATA  # per study: its own split
     write_search_data(sds, data_file)
     setup = TrialSetup(out_dir=o.out_dir, trials_dir=st.trials_dir(o.out_dir, o.study), target=o.target,
                        limits=o.limits, space=(Space.tiny(o.offline, o.cells) if o.tiny
                               else Space(cells=o.cells, offline=o.offline)),
                        seed=o.seed, pareto=o.objective == "pareto", epochs=o.epochs, data=data_file)
     before = len(study.trials)
+    first = setup.space.default_params(ds.window)
+    if before == 0 and first is not None:  # trial 0: `edgelstm train`'s defaults, the bar to beat
+        study.enqueue_trial(first, skip_if_exists=True)
     log(f"search: {len(sds.y_train)} training + {len(sds.y_test)} validation sequences (the test split is not "
         f"used) of {ds.window} frames x {ds.n_features} features, {ds.n_classes} classes; target {o.target}, "
         f"study '{o.study}' ({before} trials so far)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from ..train import CELLS, TrainConfig
+from ..train import CELLS, TrainConfig, choose_stack
 from .shape import ModelShape
 
 STACK_SUPPORTED = "stack" in {f.name for f in fields(TrainConfig)}
@@ -37,14 +37,33 @@ class Space:
         return Space(cells=cells, layers=(1, 1), units=(2, 6), dense=(2, 4), max_stack=4, offline=offline)
 
     def stacks(self, window: int) -> list[int]:
-        """Frame-stacking choices: powers of two keeping at least 4 cell steps per window."""
+        """Frame-stacking choices: powers of two keeping at least 4 cell steps per window, and
+        the K `edgelstm train` picks by default for this window."""
         if not STACK_SUPPORTED:
             return [1]
         out, k = [1], 2
         while k <= self.max_stack and window // k >= 4:
             out.append(k)
             k *= 2
-        return out
+        return sorted(set(out) | {default_stack(window)})
+
+    def default_params(self, window: int) -> dict | None:
+        """The trial of `edgelstm train`'s defaults (the search starts from it), if in the space."""
+        d = TrainConfig()
+        params = {"cell": d.cell, "layers": d.layers, "units": d.units, "dense_head": bool(d.dense_head),
+                  "learning_rate": d.learning_rate}
+        if STACK_SUPPORTED and len(self.stacks(window)) > 1:
+            params["stack"] = default_stack(window)
+        if self.offline:
+            params["bidirectional"] = d.bidirectional
+        inside = (d.cell in self.cells and self.layers[0] <= d.layers <= self.layers[1]
+                  and self.units[0] <= d.units <= self.units[1] and not d.dense_head
+                  and self.lr[0] <= d.learning_rate <= self.lr[1])
+        return params if inside else None
+
+
+def default_stack(window: int) -> int:
+    return choose_stack(window)[0] if STACK_SUPPORTED else 1
 
 
 def suggest(trial, space: Space, *, window: int, features: int, classes: int) -> tuple[dict, ModelShape]:
