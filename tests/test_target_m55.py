@@ -191,3 +191,85 @@ def test_m55_other_levels_equal_simulator(opt, tmp_path_factory):
         build.cleanup()
     rep = compare_outputs(expected, {"classify": got_c, "classes": classes, "stream": got_s})
     assert rep["mismatches"] == 0, rep["first_mismatches"]
+
+
+PRIMITIVES_MVE_C = r"""
+#include "edgelstm_board.h"
+#include "edgelstm_fixedpoint.h"
+#include "edgelstm_fixedpoint_mve.h"
+
+static uint32_t s = 2463534242u;
+static uint32_t rnd(void) { s ^= s << 13; s ^= s >> 17; s ^= s << 5; return s; }
+static int32_t pick(void)
+{
+    const int32_t v = (int32_t)rnd();
+    switch (rnd() & 7u) {
+    case 0: return v;
+    case 1: return EDGELSTM_INT32_MIN + (int32_t)(rnd() % 4u);
+    case 2: return EDGELSTM_INT32_MAX - (int32_t)(rnd() % 4u);
+    case 3: return (int32_t)(rnd() % 64u) - 32;
+    default: return edgelstm_asr_s32(v, (int32_t)(rnd() % 31u));
+    }
+}
+
+int main(void)
+{
+    int32_t bad = 0, i, k, lane[4];
+    /* sigmoid / tanh (the cell gate's 3x input and the tanh(c) inputs up to +-2^20) on every int16 */
+    for (i = -32768; i < 32768; i += 4) {
+        int32_t in[4];
+        for (k = 0; k < 4; ++k) in[k] = i + k;
+        vst1q_s32(lane, edgelstm_sigmoid_mve(vld1q_s32(in)));
+        for (k = 0; k < 4; ++k) bad += lane[k] != edgelstm_sigmoid_int16((int16_t)(i + k));
+        for (k = 0; k < 4; ++k) in[k] = (i + k) * ((i & 4) ? 3 : 32);
+        vst1q_s32(lane, edgelstm_tanh_mve(vld1q_s32(in)));
+        for (k = 0; k < 4; ++k) bad += lane[k] != edgelstm_tanh_q15_in(in[k]);
+    }
+    /* requantisation: lanes against sat16(MBQM) / MBQM, every shift, random multipliers */
+    for (i = 0; i < 40000; ++i) {
+        int32_t x[4], m[4], sh[4];
+        edgelstm_rq16_t q;
+        const int32_t mq = (rnd() & 3u) ? (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu)) : 0;
+        const int32_t sq = (int32_t)(rnd() % 63u) - 31;
+        for (k = 0; k < 4; ++k) {
+            x[k] = pick();
+            m[k] = (int32_t)rnd();
+            sh[k] = (int32_t)(rnd() % 63u) - 31;
+        }
+        (void)edgelstm_rq16_prepare(mq, sq, &q);
+        vst1q_s32(lane, edgelstm_rq_mve(vld1q_s32(x), &q));
+        for (k = 0; k < 4; ++k) bad += lane[k] != edgelstm_multiply_by_quantized_multiplier(x[k], mq, sq);
+        vst1q_s32(lane, edgelstm_mbqm_rows_mve(vld1q_s32(x), vld1q_s32(m), vld1q_s32(sh)));
+        for (k = 0; k < 4; ++k) bad += lane[k] != edgelstm_multiply_by_quantized_multiplier(x[k], m[k], sh[k]);
+    }
+    eb_puts("mismatches ");
+    eb_put_int(bad);
+    eb_puts("\n");
+    return bad != 0;
+}
+"""
+
+
+def test_m55_primitives_equal_reference(tmp_path):
+    """The MVE primitives lane by lane against the scalar C the other paths run, under QEMU:
+    sigmoid and tanh on every int16 input (tanh also on inputs scaled past its table),
+    edgelstm_rq_mve (prepared multipliers in {0} u [2^30, 2^31), every shift) and
+    edgelstm_mbqm_rows_mve (any multiplier, negative ones included, per lane) on edge and random
+    values: 0 mismatches."""
+    need_cross_tools()
+    from edgelstm.codegen.templates import boards_dir
+
+    common = boards_dir() / "common"
+    (tmp_path / "t.c").write_text(PRIMITIVES_MVE_C)
+    elf = tmp_path / "t.elf"
+    proc = subprocess.run(["arm-none-eabi-gcc", *M55.cpu_flags, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                           f"-DEB_SYSTICK_HZ={M55.systick_hz}", "-I", str(RUNTIME), "-I", str(common),
+                           "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", "-T",
+                           str(boards_dir() / M55.board / "linker.ld"), str(common / "edgelstm_startup.c"),
+                           str(common / "edgelstm_board.c"), str(RUNTIME / "edgelstm_tables.c"), str(tmp_path / "t.c"),
+                           "-o", str(elf)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = subprocess.run(["qemu-system-arm", "-M", M55.qemu_machine, "-nographic", "-monitor", "none", "-serial",
+                          "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                         capture_output=True, text=True, timeout=300)
+    assert "mismatches 0" in run.stdout + run.stderr and run.returncode == 0, run.stdout + run.stderr

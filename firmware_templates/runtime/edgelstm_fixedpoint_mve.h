@@ -70,7 +70,7 @@ static inline int32x4_t edgelstm_mbqm_rows_mve(int32x4_t x, int32x4_t m, int32x4
 /* sat16 lane by lane, as the low halves of the 32-bit lanes (what VSTRH.32 stores). */
 static inline int16x8_t edgelstm_sat16_lo_mve(int32x4_t a)
 {
-    return vqmovnbq_s32(vdupq_n_s16(0), a);
+    return vqmovnbq_s32(vuninitializedq_s16(), a); /* the top halves are never read */
 }
 
 /* sat16(sat16(a) + sat16(b)): VQMOVNB to int16 lanes, VQADD.S16, back to int32 (VMOVLB). */
@@ -85,8 +85,16 @@ static inline int32x4_t edgelstm_sat16_add16_mve(int32x4_t a, int32x4_t b)
     return vmaxq_s32(vminq_s32(vaddq_s32(a, b), vdupq_n_s32(32767)), vdupq_n_s32(-32768));
 }
 
+/* -v where m is -1, v where m is 0 ((v ^ m) - m): the sign selections below without a
+ * predicate (VCMP / VPSEL would keep the predicate register busy around the table loads). */
+static inline int32x4_t edgelstm_negate_where_mve(int32x4_t v, int32x4_t m)
+{
+    return vsubq_s32(veorq_s32(v, m), m);
+}
+
 /* edgelstm_sigmoid_q15 (x in int16): |3x| >> 9 indexes the table pair (at most 192, 193),
- * r = ua 2^9 + t (ub - ua) + 2^9, pos = r >> 10; 32768 - pos for x < 0. */
+ * r = ua 2^9 + t (ub - ua) + 2^9, pos = r >> 10, and 32768 - pos for x < 0; computed as
+ * 2^14 + (+-v) with v = pos - 2^14 = (r - 2^24) >> 10 (r >= 2^24: the table starts at 2^15). */
 static inline int32x4_t edgelstm_sigmoid_mve(int32x4_t x)
 {
     const int32x4_t in = vmulq_n_s32(x, 3);
@@ -95,9 +103,9 @@ static inline int32x4_t edgelstm_sigmoid_mve(int32x4_t x)
     const uint32x4_t ua = vldrhq_gather_shifted_offset_u32(edgelstm_sigmoid_table_uint16, uh);
     const uint32x4_t ub = vldrhq_gather_shifted_offset_u32(edgelstm_sigmoid_table_uint16 + 1, uh);
     const uint32x4_t t = vandq_u32(a, vdupq_n_u32(0x1FFu));
-    const uint32x4_t r = vmlaq_n_u32(vmlasq_n_u32(t, vsubq_u32(ub, ua), 1u << 9), ua, 1u << 9);
-    const int32x4_t pos = vreinterpretq_s32_u32(vshrq_n_u32(r, 10));
-    return vpselq_s32(vsubq_s32(vdupq_n_s32(32768), pos), pos, vcmpltq_n_s32(in, 0));
+    const uint32x4_t r = vmlaq_n_u32(vmlasq_n_u32(t, vsubq_u32(ub, ua), (1u << 9) - (1u << 24)), ua, 1u << 9);
+    const int32x4_t v = vreinterpretq_s32_u32(vshrq_n_u32(r, 10));
+    return vaddq_n_s32(edgelstm_negate_where_mve(v, vshrq_n_s32(in, 31)), 1 << 14);
 }
 
 /* edgelstm_tanh_q15_dsp (TFLM Tanh on its input_data): |in| clamped to 255 * 256 - 1 (TFLM's
@@ -111,7 +119,7 @@ static inline int32x4_t edgelstm_tanh_mve(int32x4_t in)
     const uint32x4_t t = vandq_u32(a, vdupq_n_u32(0xFFu));
     const uint32x4_t r = vmlaq_n_u32(vmlasq_n_u32(t, vsubq_u32(ub, ua), (1u << 7) - (1u << 23)), ua, 1u << 8);
     const int32x4_t t2 = vreinterpretq_s32_u32(vshrq_n_u32(r, 8)); /* r >= 0: the table starts at 2^15 */
-    return vnegq_m_s32(t2, t2, vcmpltq_n_s32(in, 0));
+    return edgelstm_negate_where_mve(t2, vshrq_n_s32(in, 31));
 }
 
 /* 4 lanes of int16 / int8 / int32 arrays, loaded (widened) and stored (narrowed): predicated by

@@ -21,7 +21,7 @@
 /* sat8 lane by lane, as the low bytes of the 32-bit lanes (what VSTRB.32 stores). */
 static inline int32x4_t edgelstm_sat8_lo_mve(int32x4_t a)
 {
-    return vreinterpretq_s32_s8(vqmovnbq_s16(vdupq_n_s8(0), edgelstm_sat16_lo_mve(a)));
+    return vreinterpretq_s32_s8(vqmovnbq_s16(vuninitializedq_s8(), edgelstm_sat16_lo_mve(a)));
 }
 
 /* sat16 lane by lane, in the low halves of the 32-bit lanes (what VSTRH.32 stores). */

@@ -62,8 +62,8 @@ EDGELSTM_MVE_NOINLINE EDGELSTM_MVE_NO_SCHED static void edgelstm_lstm_units4_mve
     {
         /* sat16, + zp_h saturating in int16 (beyond int16 it clamps to the same int8), sat8:
          * unit k's byte lands in the low byte of 32-bit lane k (VSTRB.32 stores it) */
-        const int16x8_t h16 = vqaddq_n_s16(vqmovnbq_s32(vdupq_n_s16(0), hv), (int16_t)q->h_offset);
-        const int8x16_t h8 = vqmovnbq_s16(vdupq_n_s8(0), h16);
+        const int16x8_t h16 = vqaddq_n_s16(vqmovnbq_s32(vuninitializedq_s16(), hv), (int16_t)q->h_offset);
+        const int8x16_t h8 = vqmovnbq_s16(vuninitializedq_s8(), h16);
         vstrbq_p_s32(h, vreinterpretq_s32_s8(h8), pu);
     }
 }
