@@ -339,6 +339,13 @@ __attribute__((noinline)) static int32_t edgelstm_gru_widen_m0(const int8_t *v, 
     return -128 * sum;
 }
 
+/* RDBP(x, e) for e in [1, 31] and x > INT32_MIN: floor((x - [x < 0]) / 2^(e-1) + 1) / 2 (the
+ * rounding of edgelstm_rounding_divide_by_pot, nested floors merged; no branch). */
+static inline int32_t edgelstm_gru_rdbp_m0(int32_t x, int32_t e)
+{
+    return edgelstm_asr_s32(edgelstm_asr_s32(x + edgelstm_asr_s32(x, 31), e - 1) + 1, 1);
+}
+
 void edgelstm_gru_step_path_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const edgelstm_gru_prepared_t *q,
                                    const int8_t *x, int8_t *h8, int16_t *h16)
 {
@@ -373,15 +380,16 @@ void edgelstm_gru_step_path_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const 
                                    p->multiplier_h + 2 * n_units, p->shift_h + 2 * n_units, ah, 0);
         for (u = 0; u < n_units; ++u) {
             const int32_t prod = (int32_t)ax[n_units + u] * (int32_t)ah[u];
-            const int32_t rh = (rm->multiplier == 0x40000000) ? edgelstm_mbqm_m30(prod, rm->shift)
-                                                               : edgelstm_mbqm(prod, rm->multiplier, rm->shift);
+            /* m = 2^30, shift < 0: RDBP(floor((x + 1) / 2), -shift) (edgelstm_mbqm_m30) */
+            const int32_t rh = (rm->multiplier == 0x40000000 && rm->shift < 0)
+                                   ? edgelstm_gru_rdbp_m0(edgelstm_asr_s32(prod, 1) + (prod & 1), -rm->shift)
+                                   : edgelstm_mbqm(prod, rm->multiplier, rm->shift);
             ah[u] = (int16_t)edgelstm_sat16(an[u] + edgelstm_sat16(rh));
         }
     } else {
         /* (r h16)8 into h8 (the old h8 is not read again), widened; no recurrent bias */
         for (u = 0; u < n_units; ++u) {
-            h8[u] = (int8_t)edgelstm_sat8(
-                edgelstm_rounding_divide_by_pot((int32_t)ax[n_units + u] * (int32_t)h16[u], q->rh_shift));
+            h8[u] = (int8_t)edgelstm_sat8(edgelstm_gru_rdbp_m0((int32_t)ax[n_units + u] * (int32_t)h16[u], q->rh_shift));
         }
         corr = edgelstm_gru_widen_m0(h8, n_units, vw);
         (void)edgelstm_gru_rows_m0(wh_n, vw, n_units, corr, n_units, 0, p->multiplier_h + 2 * n_units,
@@ -391,8 +399,11 @@ void edgelstm_gru_step_path_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const 
         }
     }
     /* 4. n = tanh(n_pre), the state and the output (one copy of the update) */
-    for (u = 0; u < n_units; ++u) {
-        edgelstm_gru_update_c(ax[u], ah[u], out_shift, h16 + u, h8 + u);
+    for (u = 0; u < n_units; ++u) { /* edgelstm_gru_update_c with the rounding above */
+        const int32_t n = edgelstm_tanh_q15_in(ah[u] * 3);
+        const int32_t st = edgelstm_sat16(n + edgelstm_gru_rdbp_m0(ax[u] * ((int32_t)h16[u] - n), 15));
+        h16[u] = (int16_t)st;
+        h8[u] = (int8_t)edgelstm_sat8(edgelstm_gru_rdbp_m0(2 * st, out_shift + 1)); /* RDBP(st, out_shift) */
     }
 }
 #endif /* EDGELSTM_PATH_ARMV6M */
