@@ -599,7 +599,7 @@ def test_console_script_one_line_errors(work, edgelstm_exe):
 HEAVY = ("tensorflow", "keras", "tf_keras", "matplotlib", "tflite_micro")
 HELP_SHOWS = {  # a default of each command's --help (read from the config dataclasses / functions)
     (): "export-c", ("data", "radar"): "[default: 8000;", ("data", "inspect"): "[default: 0.2]",
-    ("train",): "[default: 30]", ("quantize",): "[default: 500]", ("simulate",): "[default: test]",
+    ("train",): "[default: 0.002]", ("quantize",): "[default: 500]", ("simulate",): "[default: test]",
     ("export-c",): "[default: host]", ("verify",): "[default: 1000;", ("report",): "[default: test]",
 }
 

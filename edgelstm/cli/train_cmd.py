@@ -78,7 +78,7 @@ def parse_stack(text) -> int | None:
               help=f"cosine: decay to 0 over the planned steps; plateau: halve when the validation loss stalls; "
                    f"auto: cosine below {SMALL_DATA} sequences, else plateau.")
 @click.option("--patience", type=int, default=None, show_default="auto",
-              help="Early-stopping patience (epochs without a better validation accuracy/loss); "
+              help="Early-stopping patience (epochs below the best validation accuracy; the best epoch is restored); "
                    "auto: a quarter of the epochs.")
 @click.option("--val-fraction", type=float, default=None, show_default="auto",
               help=f"Training data held out for early stopping; auto: 0.2 below {SMALL_DATA} sequences, else 0.1.")
@@ -86,7 +86,7 @@ def parse_stack(text) -> int | None:
               show_default=True, help=f"auto: balanced weights when a class has > {IMBALANCE_RATIO}x another's sequences.")
 @click.option("--stack", default="auto", show_default=True,
               help="Frames per cell step: K consecutive frames become one step of K*F features (the cell runs "
-                   f"every Kth frame; trailing window %% K frames unused); auto: 1 up to {STACK_ABOVE} frames, "
+                   f"every Kth frame; trailing window % K frames unused); auto: 1 up to {STACK_ABOVE} frames, "
                    f"else about window/{STACK_TARGET_STEPS}.")
 @click.option("--test-fraction", type=float, default=None, help="Split a dataset that has no test split.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=_DEFAULT.seed, show_default=True,

@@ -143,7 +143,7 @@ def plan_training(config: TrainConfig, y: np.ndarray, n_classes: int, stack_reas
     else:
         passes = max(1, math.ceil(EPOCH_STEPS * batch / n))
         if passes > 1:
-            reasons["epoch"] = (f"{passes} passes over the {n} training sequences, so an epoch (one validation "
+            reasons["epoch"] = (f"= {passes} passes over the {n} training sequences, so an epoch (one validation "
                                 f"check) is at least {EPOCH_STEPS} steps")
     spe = max(1, math.ceil(n * passes / batch))
     if config.epochs is not None:
