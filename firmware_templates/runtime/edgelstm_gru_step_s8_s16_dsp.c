@@ -298,18 +298,17 @@ static const uint8_t *edgelstm_gru_rows_dsp(const uint8_t *w, const uint32_t *vw
         /* 1 to 3 rows; element by element, unrolled (a loop would become a memcpy call) */
         const int32_t r0 = rows & ~3;
         const int32_t rem = rows & 3;
-        int32_t b[4] = {0, 0, 0, 0};
-        int32_t m[4] = {0, 0, 0, 0};
-        int8_t s[4] = {0, 0, 0, 0};
-        int16_t o[4] = {0, 0, 0, 0};
+        int32_t b[4];
+        int32_t m[4];
+        int8_t s[4];
+        int16_t o[4];
         int32_t k;
-        for (k = 0; k < 3; ++k) {
-            if (k < rem) {
-                b[k] = (bias != 0) ? bias[r0 + k] : 0;
-                m[k] = mult[r0 + k];
-                s[k] = shift[r0 + k];
-                o[k] = out[r0 + k]; /* gates: the input side's values */
-            }
+        for (k = 0; k < 4; ++k) { /* zero rows past the end (a plain zero fill would call memset) */
+            const int32_t in = (k < rem) ? 1 : 0;
+            b[k] = (in && bias != 0) ? bias[r0 + k] : 0;
+            m[k] = in ? mult[r0 + k] : 0;
+            s[k] = (int8_t)(in ? shift[r0 + k] : 0);
+            o[k] = (int16_t)(in ? out[r0 + k] : 0); /* gates: the input side's values */
         }
         d.bias = b;
         d.bstep = 16;
