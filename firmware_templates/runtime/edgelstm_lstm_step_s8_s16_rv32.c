@@ -6,17 +6,20 @@
  * the values are the same bytes on every path (tests/test_target_riscv.py, tests/test_c_paths.py).
  *
  * What the core offers and how it is used:
- *   - 31 registers: the 4 gate accumulators of a unit, the 4 inputs of two column pairs, the
- *     weight and input pointers all stay in registers through the dot product;
- *   - no multiply-accumulate and no SIMD: a multiply-accumulate is LBU + MUL + ADD. The weights
- *     are the offset encoding (EDGELSTM_LSTM_PAIRED 0: every byte w + 128, read unsigned, the
- *     -128 sum x correction once per step), the inputs widened once per step to int32 words;
- *     per column pair the 8 weight bytes are one 8-byte record (edgelstm_dot_s8.h);
- *   - a 32 x 32 -> high 32 multiply (MULH, MULHSU): SaturatingRoundingDoublingHighMul without any
- *     64-bit arithmetic (edgelstm_rv32_rq below; no __muldi3 or other helper call anywhere);
- *   - 32-bit registers used as two 16-bit lanes where that is exact: the sigmoid / tanh table
- *     pair (ua, ub) is ONE 32-bit load, and the two interpolation products ua (2^k - t) and
- *     ub t of the table come from one MUL of the packed pair with a packed weight (below).
+ *   - 31 registers: the 8 gate accumulators of two units, 4 inputs, the weight and input
+ *     pointers stay in registers through the dot product (edgelstm_dot_s8_rv32.h), so every
+ *     input load serves 8 rows;
+ *   - no multiply-accumulate and no SIMD: a multiply-accumulate is LBU + MUL + ADD (3.25
+ *     instructions per MAC with the loads and the loop). The weights are the offset encoding
+ *     (EDGELSTM_LSTM_PAIRED 0: every byte w + 128, read unsigned, the -128 sum x correction
+ *     once per step), the inputs widened once per step to int32 words. Packing two MACs into
+ *     one register is not exact here (docs/performance.md: an int8 x int8 product fills a
+ *     16-bit lane, the sums need 21 bits);
+ *   - a 32 x 32 -> high 32 multiply (MULHSU): SaturatingRoundingDoublingHighMul without any
+ *     64-bit arithmetic (edgelstm_rv32_rq below; no __muldi3 or other helper call anywhere), and
+ *     a branch on the per-step shift instead of the always-executed rounding of the DSP path;
+ *   - misaligned word loads trap on ESP32-C3-class cores: the sigmoid / tanh table pair is two
+ *     halfword loads.
  */
 #include "edgelstm_lstm_step_s8_s16.h"
 
@@ -31,19 +34,18 @@
  *      = MULHSU(x', 2m) + (MUL(x', 2m) >> 31)        (2m < 2^32 unsigned: the high word of the
  *                                                      signed x unsigned product, plus the
  *                                                      carry of the + 2^31 into it)
- *   T  = Z - [x' < 0]   (e >= 1 only; see edgelstm_rq16)
- *   RDBP(Z, e) = floor((T + 2^(e-1)) / 2^e) = ((T >> (e - 1)) + 1) >> 1   for e >= 1
- *              = T                                                       for e = 0
- *     as ((T >> em1) + rb) >> rb with (em1, rb) = (e - 1, 1) or (0, 0): no 32-bit overflow
- *     (T + 2^(e-1) could overflow, (T >> (e-1)) + 1 cannot).
+ *   e = 0:  the result is Z (a branch on a per-step constant: no work for the common
+ *           shift >= 0 of the input side)
+ *   e >= 1: T = Z - [x' < 0] (see edgelstm_rq16) and
+ *           RDBP(Z, e) = floor((T + 2^(e-1)) / 2^e) = ((T >> (e - 1)) + 1) >> 1
+ *           (T + 2^(e-1) could overflow 32 bits, (T >> (e-1)) + 1 cannot).
  *
  * m = 0 is m2 = 0: Z = 0 whatever left is (a shift by 32 would be a shift by 0 on RISC-V). */
 typedef struct {
-    uint32_t m2;   /* 2 m */
-    int32_t left;  /* max(shift, 0) */
-    int32_t fmask; /* -1 when shift < 0, else 0 */
-    int32_t em1;   /* e - 1 when e = max(-shift, 0) >= 1, else 0 */
-    int32_t rb;    /* 1 when e >= 1, else 0 */
+    uint32_t m2;  /* 2 m */
+    int32_t left; /* max(shift, 0) */
+    int32_t e;    /* max(-shift, 0) */
+    int32_t em1;  /* e - 1 (when e >= 1) */
 } edgelstm_rv32_rq_t;
 
 static inline int32_t edgelstm_rv32_rq_prepare(int32_t multiplier, int32_t shift, edgelstm_rv32_rq_t *q)
@@ -51,9 +53,8 @@ static inline int32_t edgelstm_rv32_rq_prepare(int32_t multiplier, int32_t shift
     const int32_t e = (shift < 0) ? -shift : 0;
     q->m2 = (uint32_t)multiplier << 1;
     q->left = (shift > 0) ? shift : 0;
-    q->fmask = (shift < 0) ? -1 : 0;
+    q->e = e;
     q->em1 = (e >= 1) ? e - 1 : 0;
-    q->rb = (e >= 1) ? 1 : 0;
     return (multiplier == 0 || multiplier >= 0x40000000) ? 1 : 0;
 }
 
@@ -75,8 +76,10 @@ static inline int32_t edgelstm_rv32_rq_raw(int32_t x, const edgelstm_rv32_rq_t *
 {
     const int32_t x1 = edgelstm_shl_wrap_s32(x, q->left);
     const int32_t z = edgelstm_rv32_mulhsu(x1, q->m2) + (int32_t)(((uint32_t)x1 * q->m2) >> 31);
-    const int32_t t = z + (q->fmask & edgelstm_asr_s32(x1, 31));
-    return edgelstm_asr_s32(edgelstm_asr_s32(t, q->em1) + q->rb, q->rb);
+    if (q->e == 0) {
+        return z;
+    }
+    return edgelstm_asr_s32(edgelstm_asr_s32(z + edgelstm_asr_s32(x1, 31), q->em1) + 1, 1);
 }
 
 /* sat16 with one compare on the common path (values inside the int16 range). */
@@ -96,10 +99,7 @@ static inline int32_t edgelstm_rv32_rq(int32_t x, const edgelstm_rv32_rq_t *q)
 /* edgelstm_sigmoid_q15 (TFLM Logistic on int16, the value for every int16 x): a = |3x|, the
  * table pair (ua, ub) at a >> 9 as two halfword loads (a word load would be misaligned half
  * the time, which cores such as the ESP32-C3 trap), ua 2^9 + t (ub - ua) + 2^9 >> 10. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static int32_t edgelstm_rv32_sigmoid(int32_t x)
+static inline int32_t edgelstm_rv32_sigmoid(int32_t x)
 {
     const int32_t in = x * 3;
     const uint32_t s = (uint32_t)edgelstm_asr_s32(in, 31);
@@ -113,10 +113,7 @@ static int32_t edgelstm_rv32_sigmoid(int32_t x)
 
 /* edgelstm_tanh_q15_in (TFLM Tanh on int16, on its input_data): |in| clamped to 255 * 256 - 1
  * gives TFLM's saturated 32767 (edgelstm_tanh_q15_dsp), so the pair never leaves the table. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static int32_t edgelstm_rv32_tanh(int32_t in)
+static inline int32_t edgelstm_rv32_tanh(int32_t in)
 {
     const uint32_t s = (uint32_t)edgelstm_asr_s32(in, 31);
     uint32_t a = ((uint32_t)in ^ s) - s;
@@ -186,8 +183,8 @@ static void edgelstm_rv32_dot2u(const edgelstm_lstm_params_s8_s16_t *p, const ed
 }
 
 /* The update of one unit from its gate sums (ax: x side, ah: h side, biases included): the
- * gates, the activations, the cell; returns h. One out-of-line copy (and one of the sigmoid
- * and of the tanh): the flash budget of the step is 4 KB. */
+ * gates, the activations, the cell; returns h. One out-of-line copy, the 4 gates in a loop:
+ * the flash budget of the step is 4 KB (the sigmoid and tanh are inlined). */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
