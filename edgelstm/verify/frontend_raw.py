@@ -434,5 +434,8 @@ def add_random_front_end(report: dict, export_dir, *, target: str = "host", cc: 
               "front_end_ram_bytes"):
         if k in raw:
             report[k] = raw[k]
+    for k in ("flash_bytes", "ram_bytes"):  # a core's footprint: the front end's objects on top
+        if report.get(k) is not None and raw.get(f"front_end_{k}") is not None:
+            report[k] += raw[f"front_end_{k}"]
     report["front_end_inputs"] = f"{len(adc)} random/extreme int16 windows"
     return report
