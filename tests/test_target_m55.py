@@ -241,6 +241,12 @@ int main(void)
         for (k = 0; k < 4; ++k) bad += lane[k] != edgelstm_multiply_by_quantized_multiplier(x[k], mq, sq);
         vst1q_s32(lane, edgelstm_mbqm_rows_mve(vld1q_s32(x), vld1q_s32(m), vld1q_s32(sh)));
         for (k = 0; k < 4; ++k) bad += lane[k] != edgelstm_multiply_by_quantized_multiplier(x[k], m[k], sh[k]);
+        {
+            const int32_t e = (int32_t)(rnd() % 32u);
+            for (k = 0; k < 4; ++k) x[k] += (x[k] == EDGELSTM_INT32_MIN); /* its domain: x > INT32_MIN */
+            vst1q_s32(lane, edgelstm_rdbp_fix_mve(vld1q_s32(x), e, (e > 0) ? -31 : -32));
+            for (k = 0; k < 4; ++k) bad += lane[k] != edgelstm_rounding_divide_by_pot(x[k], e);
+        }
     }
     eb_puts("mismatches ");
     eb_put_int(bad);
@@ -253,9 +259,9 @@ int main(void)
 def test_m55_primitives_equal_reference(tmp_path):
     """The MVE primitives lane by lane against the scalar C the other paths run, under QEMU:
     sigmoid and tanh on every int16 input (tanh also on inputs scaled past its table),
-    edgelstm_rq_mve (prepared multipliers in {0} u [2^30, 2^31), every shift) and
-    edgelstm_mbqm_rows_mve (any multiplier, negative ones included, per lane) on edge and random
-    values: 0 mismatches."""
+    edgelstm_rq_mve (prepared multipliers in {0} u [2^30, 2^31), every shift),
+    edgelstm_mbqm_rows_mve (any multiplier, negative ones included, per lane) and
+    edgelstm_rdbp_fix_mve (every exponent) on edge and random values: 0 mismatches."""
     need_cross_tools()
     from edgelstm.codegen.templates import boards_dir
 

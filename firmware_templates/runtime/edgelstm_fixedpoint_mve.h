@@ -43,11 +43,21 @@ extern "C" {
 #define EDGELSTM_MVE_NO_VECTORIZE
 #endif
 
-/* RDBP(x, e) lane by lane for one e in [0, 31] (fmask = -1 when e > 0, else 0). */
+/* RDBP(x, e) lane by lane for one e in [0, 31] (fmask = -1 when e > 0, else 0), x > INT32_MIN
+ * (x - 1 must not wrap; SRDHM's results and the GRU's products never reach INT32_MIN). */
 static inline int32x4_t edgelstm_rdbp_mve(int32x4_t x, int32_t e, int32_t fmask)
 {
     const int32x4_t t = vaddq_s32(x, vandq_s32(vshrq_n_s32(x, 31), vdupq_n_s32(fmask)));
     return vrshlq_n_s32(t, -e);
+}
+
+/* The same (x > INT32_MIN) with the fix-up's shift prepared by the caller, fix = -31 when
+ * e > 0, else -32: [x < 0] is x's sign bit shifted right by 31 as unsigned, or by 32 (VSHL by
+ * -32 gives 0). */
+static inline int32x4_t edgelstm_rdbp_fix_mve(int32x4_t x, int32_t e, int32_t fix)
+{
+    const uint32x4_t neg = vshlq_r_u32(vreinterpretq_u32_s32(x), fix);
+    return vrshlq_n_s32(vsubq_s32(x, vreinterpretq_s32_u32(neg)), -e);
 }
 
 /* edgelstm_rq16 before its sat16: MBQM(x, m, shift) with the prepared words of edgelstm_rq16_t

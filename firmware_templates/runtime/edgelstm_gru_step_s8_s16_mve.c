@@ -111,12 +111,12 @@ EDGELSTM_MVE_NOINLINE static void edgelstm_gru_reset_product_mve(int16_t *ax_h, 
 EDGELSTM_MVE_NOINLINE static void edgelstm_gru_rh8_mve(int8_t *h8, const int16_t *r_g, const int16_t *h16,
                                                       int32_t e, int32_t n_units)
 {
-    const int32_t fmask = (e > 0) ? -1 : 0;
+    const int32_t fix = (e > 0) ? -31 : -32;
 #define EDGELSTM_GRU_RH8(u, m, tail)                                                                           \
     edgelstm_st8_mve(h8 + (u),                                                                                 \
-                     edgelstm_sat8_lo_mve(edgelstm_rdbp_mve(vmulq_s32(edgelstm_ld16_mve(r_g + (u), m, tail),  \
+                     edgelstm_sat8_lo_mve(edgelstm_rdbp_fix_mve(vmulq_s32(edgelstm_ld16_mve(r_g + (u), m, tail),  \
                                                                       edgelstm_ld16_mve(h16 + (u), m, tail)), \
-                                                            e, fmask)),                                        \
+                                                            e, fix)),                                          \
                      m, tail)
     EDGELSTM_MVE_RANGE(n_units, EDGELSTM_GRU_RH8);
 #undef EDGELSTM_GRU_RH8
@@ -137,22 +137,23 @@ EDGELSTM_MVE_NOINLINE static void edgelstm_gru_add_mve(int16_t *ax_h, const int1
 /* n = tanh(n_pre); h16 = sat16(n + RDBP(z (h16 - n), 15)); h8 = sat8(RDBP(h16, 15 - k))
  * (edgelstm_gru_update_c on 4 units; RDBP by 15 is VRSHL after adding the sign, -1 or 0). */
 static inline void edgelstm_gru_update_group_mve(const int16_t *z_g, const int16_t *n_pre, int16_t *h16, int8_t *h8,
-                                                 int32_t out_shift, int32_t fmask, int32_t u, mve_pred16_t m,
+                                                 int32_t out_shift, int32_t fix, int32_t u, mve_pred16_t m,
                                                  int32_t tail)
 {
     const int32x4_t n = edgelstm_tanh_mve(vmulq_n_s32(edgelstm_ld16_mve(n_pre + u, m, tail), 3)); /* Tanh (0, 0) */
-    const int32x4_t d = vmulq_s32(edgelstm_ld16_mve(z_g + u, m, tail), vsubq_s32(edgelstm_ld16_mve(h16 + u, m, tail), n));
+    const int32x4_t d = vmulq_s32(edgelstm_ld16_mve(z_g + u, m, tail),
+                                  vsubq_s32(edgelstm_ld16_mve(h16 + u, m, tail), n));
     const int32x4_t zd = vrshlq_n_s32(vaddq_s32(d, vshrq_n_s32(d, 31)), -15);
     const int16x8_t s16 = edgelstm_sat16_lo_mve(vaddq_s32(n, zd));
     edgelstm_st16_mve(h16 + u, vreinterpretq_s32_s16(s16), m, tail);
-    edgelstm_st8_mve(h8 + u, edgelstm_sat8_lo_mve(edgelstm_rdbp_mve(vmovlbq_s16(s16), out_shift, fmask)), m, tail);
+    edgelstm_st8_mve(h8 + u, edgelstm_sat8_lo_mve(edgelstm_rdbp_fix_mve(vmovlbq_s16(s16), out_shift, fix)), m, tail);
 }
 
 EDGELSTM_MVE_NOINLINE static void edgelstm_gru_update_mve(const int16_t *z_g, const int16_t *n_pre, int16_t *h16,
                                                          int8_t *h8, int32_t out_shift, int32_t n_units)
 {
-    const int32_t fmask = (out_shift > 0) ? -1 : 0;
-#define EDGELSTM_GRU_UPDATE(u, m, tail) edgelstm_gru_update_group_mve(z_g, n_pre, h16, h8, out_shift, fmask, u, m, tail)
+    const int32_t fix = (out_shift > 0) ? -31 : -32;
+#define EDGELSTM_GRU_UPDATE(u, m, tail) edgelstm_gru_update_group_mve(z_g, n_pre, h16, h8, out_shift, fix, u, m, tail)
     EDGELSTM_MVE_RANGE(n_units, EDGELSTM_GRU_UPDATE);
 #undef EDGELSTM_GRU_UPDATE
 }
