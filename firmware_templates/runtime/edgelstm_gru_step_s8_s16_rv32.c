@@ -7,16 +7,17 @@
  * The portable step's schedule, with the gate products of the RV32 LSTM: two groups of 4 rows
  * per pass over the widened inputs (edgelstm_dot_s8_rv32.h: LBU + MUL + ADD in assembly, every
  * input load shared by 8 rows), the bias and the w + 128 correction folded into the
- * accumulators, the per-row requantisation edgelstm_mbqm right after (its 64-bit product is
- * MUL + MULH on RV32M: no helper call).
+ * accumulators, the per-row requantisation right after with the LSTM's RV32 requantiser
+ * (edgelstm_fixedpoint_rv32.h: MULHSU, a branch on the row's shift; no helper call).
  */
 #include "edgelstm_gru_step_s8_s16.h"
 
 #if defined(EDGELSTM_PATH_RV32)
 #include "edgelstm_dot_s8_rv32.h"
+#include "edgelstm_fixedpoint_rv32.h"
 
-/* The reference MBQM for a negative multiplier (QuantizeMultiplier never gives one; kept for
- * exactness on any parameters), out of line: the flash budget is 4 KB. */
+/* The reference MBQM for a multiplier outside {0} and [2^30, 2^31) (QuantizeMultiplier never gives
+ * one; kept for exactness on any parameters), out of line: the flash budget is 4 KB. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
@@ -38,18 +39,31 @@ static void edgelstm_gru_rows_rv32(const uint8_t *w, const uint32_t *vw, int32_t
     int32_t r;
     for (r = 0; r < rows; r += 8) {
         const int32_t two = (r + 4 < rows) ? 1 : 0; /* a second group of 4 rows */
+        const int32_t n_out = (rows - r < 8) ? rows - r : 8;
         int32_t b[8];
+        const int32_t *bp = b;
         int32_t acc[8];
         int32_t k;
-        for (k = 0; k < 8; ++k) {
-            b[k] = (bias != 0 && r + k < rows) ? bias[r + k] : 0;
+        if (bias != 0 && n_out == 8) {
+            bp = bias + r;
+        } else { /* no biases, or the padding rows of a last group: 0 */
+            for (k = 0; k < 8; ++k) {
+                b[k] = (bias != 0 && k < n_out) ? bias[r + k] : 0;
+            }
         }
-        edgelstm_rv32_dot2(w, two ? 4 * n : 0, v, n, b, corr, acc);
+        edgelstm_rv32_dot2(w, two ? 4 * n : 0, v, n, bp, corr, acc);
         w += 8 * n;
-        for (k = 0; k < 8 && r + k < rows; ++k) {
+        for (k = 0; k < n_out; ++k) {
             const int32_t m = mult[r + k];
-            out[r + k] = (int16_t)edgelstm_sat16((m >= 0) ? edgelstm_mbqm(acc[k], m, shift[r + k])
-                                                          : edgelstm_gru_mbqm_ref_rv32(acc[k], m, shift[r + k]));
+            int32_t y;
+            if (m == 0 || m >= 0x40000000) { /* every multiplier QuantizeMultiplier gives */
+                edgelstm_rv32_rq_t q;
+                (void)edgelstm_rv32_rq_prepare(m, shift[r + k], &q);
+                y = edgelstm_rv32_rq_raw(acc[k], &q);
+            } else {
+                y = edgelstm_gru_mbqm_ref_rv32(acc[k], m, shift[r + k]);
+            }
+            out[r + k] = (int16_t)edgelstm_sat16(y);
         }
     }
 }
