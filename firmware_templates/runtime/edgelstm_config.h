@@ -15,10 +15,12 @@
  *                          paired weight encoding, SMMLAR requantisation, SSAT.
  *   EDGELSTM_PATH_ARMV6M   Cortex-M0 / M0+ / M1 (__ARM_ARCH_6M__): the LSTM unit loop in
  *                          assembly (edgelstm_lstm_step_s8_s16_armv6m.c), MULS only.
- *   EDGELSTM_PATH_MVE      Cortex-M55 / M85 with Helium (__ARM_FEATURE_MVE): intrinsics
- *                          (edgelstm_lstm_step_s8_s16_mve.c, edgelstm_dot_s8_mve.h), VMLADAVA
- *                          dot products over 16 int8 on the rows encoding (below), the unit
- *                          update 4 units per vector.
+ *   EDGELSTM_PATH_MVE      Cortex-M55 / M85 with Helium (__ARM_FEATURE_MVE): VMLADAVA dot
+ *                          products over 16 int8 on the rows encoding (below) in a
+ *                          tail-predicated WLSTP/LETP loop (GCC assembly; intrinsics at -O0
+ *                          and with clang, edgelstm_dot_s8_mve.h), the unit update 4 units per
+ *                          vector in intrinsics (edgelstm_lstm_step_s8_s16_mve.c,
+ *                          edgelstm_gru_step_s8_s16_mve.c, edgelstm_fixedpoint_mve.h).
  *   EDGELSTM_PATH_SSE2     x86 with SSE2 (every x86-64; the exported Makefile's plain -O2 has
  *                          it): 4 LSTM units at once in intrinsics
  *                          (edgelstm_lstm_step_s8_s16_sse2.c), PMADDWD dot products.
@@ -57,8 +59,8 @@
 #if defined(EDGELSTM_FORCE_PORTABLE)
 #define EDGELSTM_PATH_PORTABLE 1
 #elif defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(EDGELSTM_FORCE_ARMV6M)
-/* Cortex-M55 / M85 (Helium): intrinsics, so at every optimisation level (as SSE2); before DSP,
- * which these cores have too */
+/* Cortex-M55 / M85 (Helium): at every optimisation level (without optimisation the dot
+ * products take intrinsics instead of the assembly loop); before DSP, which these cores have too */
 #define EDGELSTM_PATH_MVE 1
 #define EDGELSTM_KERNEL_PATH "mve"
 #elif defined(__ARM_FEATURE_DSP) && !defined(EDGELSTM_FORCE_ARMV6M) && defined(EDGELSTM_ASM_BUILD)
