@@ -138,7 +138,8 @@ def test_m55_radar_models_cli(model_dir, tmp_path):
     model = next((ROOT / "models" / model_dir).glob("*_int8.tflite"))
     out = tmp_path / "c"
     runner = CliRunner()
-    r = runner.invoke(cli_main, ["export-c", str(model), "--out", str(out), "--target", "cortex-m55", "-q"])
+    r = runner.invoke(cli_main, ["export-c", str(model), "--out", str(out), "--target", "cortex-m55", "--no-footprint",
+                                 "-q"])  # verify measures it below
     assert r.exit_code == 0, r.output
     mk = (out / "Makefile").read_text()
     assert "-M mps3-an547" in mk and "-mcpu=cortex-m55" in mk
