@@ -4,7 +4,8 @@ riscv64-unknown-elf-gcc with picolibc, qemu-system-riscv32 -M virt -bios none, s
 - every shape of tests/test_c_paths.py (odd LSTMs, stacked, extreme weights, GRUs), the radar
   LSTM and GRU, and the stacked / bidirectional shapes of tests/test_qemu.py give the
   simulator's bytes under QEMU (0 mismatching bytes on uniform and extreme windows);
-- the LSTM and GRU steps are the EDGELSTM_PATH_RV32 files (one definition each, MULHSU in the
+- the RV32 requantiser equals TFLM MultiplyByQuantizedMultiplier + sat16 on 25,200 cases (every
+  shift) under QEMU; the LSTM and GRU steps are the EDGELSTM_PATH_RV32 files (one definition each, MULHSU in the
   LSTM's) and the library calls no libgcc helper (__muldi3, __ashldi3, ...) anywhere;
 - `edgelstm verify --target qemu-riscv32 --json` reports the footprint keys, with the code
   beyond the weights within 4 KB and the RAM under 1 KB for the radar LSTM;
@@ -211,3 +212,72 @@ def test_arduino_library_builds_for_esp32c3(tmp_path):
     proc = subprocess.run([RV.cross_prefix + "g++", *flags, "-I", str(stub), "-x", "c++", "-c", str(sketch), "-o",
                            str(tmp_path / "sketch.o")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+RQ_MAIN = r"""#include <stdint.h>
+
+#include "edgelstm_board.h"
+#include "edgelstm_fixedpoint_rv32.h"
+
+static uint32_t rng = 12345u;
+static uint32_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+int main(void)
+{
+    static const int32_t xs[] = {0, 1, -1, 2, -2, 32767, -32768, 65535, -65536, 2147483647, -2147483647 - 1,
+                                 1073741824, -1073741824, 12345678, -12345678};
+    uint32_t bad = 0;
+    uint32_t n = 0;
+    int32_t shift;
+    for (shift = -31; shift <= 31; ++shift) {
+        uint32_t i;
+        for (i = 0; i < 400u; ++i) {
+            const uint32_t r = next();
+            const int32_t m = (i % 50u == 0u) ? 0 : (i % 50u == 1u) ? 0x7FFFFFFF : (int32_t)(0x40000000u | (r >> 2));
+            const int32_t x = (i < 15u) ? xs[i] : (int32_t)next() >> (next() & 31u);
+            edgelstm_rv32_rq_t q;
+            int32_t got;
+            int32_t want;
+            (void)edgelstm_rv32_rq_prepare(m, shift, &q);
+            got = edgelstm_rv32_rq(x, &q);
+            want = edgelstm_sat16(edgelstm_multiply_by_quantized_multiplier(x, m, shift));
+            bad += (got != want) ? 1u : 0u;
+            ++n;
+        }
+    }
+    eb_puts("rq checked ");
+    eb_put_u64(n);
+    eb_puts(" mismatches ");
+    eb_put_u64(bad);
+    eb_puts("\n");
+    return bad == 0u ? 0 : 1;
+}
+"""
+
+
+def test_rv32_requantiser_equals_reference(tmp_path):
+    """edgelstm_rv32_rq (MULHSU, the branch on the shift) against sat16(TFLM
+    MultiplyByQuantizedMultiplier) (edgelstm_fixedpoint.h's reference) on the core under QEMU:
+    every shift in [-31, 31], multipliers 0, 2^31 - 1 and random in [2^30, 2^31), extreme and
+    random x."""
+    need_riscv_tools()
+    bd = templates_dir() / "boards" / RV.board
+    rt = templates_dir() / "runtime"
+    (tmp_path / "rq_main.c").write_text(RQ_MAIN)
+    elf = tmp_path / "rq.elf"
+    proc = subprocess.run([GCC, *RV.cpu_flags, *RV.libc_flags, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic",
+                           "-Werror", "-I", str(bd), "-I", str(rt), *RV.link_flags, "-T", str(bd / "linker.ld"),
+                           str(tmp_path / "rq_main.c"), str(bd / "edgelstm_board.c"), str(bd / "edgelstm_startup.c"),
+                           "-o", str(elf)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = subprocess.run([RV.qemu_system, "-M", RV.qemu_machine, *RV.qemu_extra, "-nographic", "-monitor", "none",
+                          "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                         capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    assert "rq checked 25200 mismatches 0" in out and run.returncode == 0, out[-1000:]
