@@ -4,9 +4,10 @@ riscv64-unknown-elf-gcc with picolibc, qemu-system-riscv32 -M virt -bios none, s
 - every shape of tests/test_c_paths.py (odd LSTMs, stacked, extreme weights, GRUs), the radar
   LSTM and GRU, and the stacked / bidirectional shapes of tests/test_qemu.py give the
   simulator's bytes under QEMU (0 mismatching bytes on uniform and extreme windows);
-- the RV32 requantiser equals TFLM MultiplyByQuantizedMultiplier + sat16 on 25,200 cases (every
-  shift) under QEMU; the LSTM and GRU steps are the EDGELSTM_PATH_RV32 files (one definition each, MULHSU in the
-  LSTM's) and the library calls no libgcc helper (__muldi3, __ashldi3, ...) anywhere;
+- the RV32 requantiser equals TFLM MultiplyByQuantizedMultiplier + sat16 on 25,200 cases
+  (every shift) under QEMU; the LSTM and GRU steps are the EDGELSTM_PATH_RV32 files (one
+  definition each, MULHSU in the LSTM's) and the library calls no libgcc helper (__muldi3,
+  __ashldi3, ...) anywhere;
 - `edgelstm verify --target qemu-riscv32 --json` reports the footprint keys, with the code
   beyond the weights within 4 KB and the RAM under 1 KB for the radar LSTM;
 - an export for riscv32 runs its own self test (`make test`), and -O0 builds keep the bytes;
