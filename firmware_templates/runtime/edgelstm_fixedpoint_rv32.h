@@ -70,7 +70,11 @@ static inline int32_t edgelstm_rv32_rq_raw(int32_t x, const edgelstm_rv32_rq_t *
 /* sat16 with one compare on the common path (values inside the int16 range). */
 static inline int32_t edgelstm_rv32_sat16(int32_t v)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    if (__builtin_expect((uint32_t)v + 32768u > 65535u, 0)) { /* the rare case out of line */
+#else
     if ((uint32_t)v + 32768u > 65535u) {
+#endif
         v = (v < 0) ? EDGELSTM_INT16_MIN : EDGELSTM_INT16_MAX;
     }
     return v;
