@@ -114,12 +114,12 @@ def test_two_workers_postgresql(postgres, tmp_path, edgelstm_exe):
 def test_two_workers_sqlite_and_killed_worker(tmp_path, edgelstm_exe):
     """Two workers on the default SQLite file of one folder; then a worker killed mid-trial."""
     out = tmp_path / "s"
-    a = worker(edgelstm_exe, out, "--trials", "2", "--seed", "3")
-    b = worker(edgelstm_exe, out, "--trials", "2", "--seed", "4")
+    a = worker(edgelstm_exe, out, "--trials", "1", "--seed", "3")
+    b = worker(edgelstm_exe, out, "--trials", "1", "--seed", "4")
     finish(a)
     finish(b)
     url = f"sqlite:///{out / 'search.db'}"
-    check_study(url, "edgelstm-search", 4)
+    check_study(url, "edgelstm-search", 2)
 
     # a worker killed while its trial runs (the trial files appear only when training is done)
     c = worker(edgelstm_exe, out, "--trials", "5", "--seed", "3")
@@ -143,4 +143,4 @@ def test_two_workers_sqlite_and_killed_worker(tmp_path, edgelstm_exe):
     assert states[killed[0]] == "FAIL"
     assert summ["failed"] >= 1 and summ["trials"] == len(trials)
     assert summ["complete"] == sum(s == "COMPLETE" for s in states.values())
-    assert summ["complete"] >= 5  # 4 + the one after the kill (+ any the killed worker finished)
+    assert summ["complete"] >= 3  # 2 + the one after the kill (+ any the killed worker finished)

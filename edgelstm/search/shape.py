@@ -91,12 +91,17 @@ class ModelShape:
             "stack_buffer": float(self.step_features) if self.stack > 1 else 0.0,
             "max_head": float(max(max(i, o) for i, o in head)),
             # instructions per frame: one cell step every K frames (streaming), or the whole
-            # window divided by its frames (whole-window, the head included)
-            f"ipf_macs_{key}": rec_w * per,
-            f"ipf_units_{key}": dirs * sum(h for _, h in io) * per,
-            f"ipf_in_{key}": dirs * sum(i for i, _ in io) * per,
-            f"ipf_layers_{key}": dirs * len(io) * per,
+            # window divided by its frames (whole-window, the head included). The cell step's
+            # cost per MAC / unit / layer is the kernel's, shared by both modes.
+            f"ipf_macs_{c}": rec_w * per,
+            f"ipf_units_{c}": dirs * sum(h for _, h in io) * per,
+            f"ipf_in_{c}": dirs * sum(i for i, _ in io) * per,
+            f"ipf_layers_{c}": dirs * len(io) * per,
+            # kernels run groups of 4 gate rows; the rows of the last, partial group cost more
+            f"ipf_macs_tail_{c}": sum(dirs * g * (h % 4) * (i + h) for i, h in io) * per,
+            f"ipf_tail_{c}": sum(dirs * (h % 4) for _, h in io) * per,
             f"ipf_one_{key}": 1.0,
+            "ipf_ws_steps": per if self.bidirectional else 0.0,
             "ipf_head_ws": (head_w + 8 * head_rows) / self.window if self.bidirectional else 0.0,
             "ipf_stack_frame": float(self.features) if self.stack > 1 else 0.0,
         }
