@@ -25,7 +25,7 @@ from .shape import ModelShape
 QUANTITY_TERMS: dict[str, tuple[str, ...]] = {
     "flash_weights_bytes": ("one", "w8_", "rows_", "layers_", "dense_layers"),
     "flash_code_bytes": ("is_", "layers_", "dense_layers", "stacked"),
-    "ram_bytes": ("is_", "units_", "max_units_", "ws_seq", "stack_buffer", "max_head"),
+    "ram_bytes": ("is_", "units_", "max_units_", "ws_seq", "ws_seq_all", "stack_buffer", "head_excess"),
     "instructions_per_frame": ("ipf_",),
 }
 QUANTITIES = tuple(QUANTITY_TERMS)
@@ -74,7 +74,7 @@ def predict(shape: ModelShape, target: str) -> Footprint:
     vals = {}
     for q in QUANTITIES:
         c = co[q]
-        vals[q] = sum(c.get(k, 0.0) * v for k, v in terms_for(q, t).items())
+        vals[q] = max(0.0, sum(c.get(k, 0.0) * v for k, v in terms_for(q, t).items()))
     return Footprint(
         flash_weights_bytes=int(np.ceil(vals["flash_weights_bytes"])),
         flash_code_bytes=int(np.ceil(vals["flash_code_bytes"])),

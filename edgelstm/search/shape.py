@@ -88,8 +88,10 @@ class ModelShape:
             f"max_units_{key}": float(max(h for _, h in io)),
             f"max_in_{key}": float(max(i for i, _ in io)),
             "ws_seq": float(self.steps * max(dirs * h for _, h in io)) if self.bidirectional else 0.0,
+            "ws_seq_all": float(self.steps * sum(dirs * h for _, h in io)) if self.bidirectional else 0.0,
             "stack_buffer": float(self.step_features) if self.stack > 1 else 0.0,
-            "max_head": float(max(max(i, o) for i, o in head)),
+            # head buffers wider than the recurrent output (max(0, ...): never a negative size)
+            "head_excess": float(max(0, max(o for _, o in head) - self.units[-1] * dirs)),
             # instructions per frame: one cell step every K frames (streaming), or the whole
             # window divided by its frames (whole-window, the head included). The cell step's
             # cost per MAC / unit / layer is the kernel's, shared by both modes.
