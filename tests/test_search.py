@@ -82,7 +82,7 @@ def test_search_limits_outputs_resume(tmp_path):
     shutil.copy(out / "search.json", tmp_path / "first.json")
     need_tool("arm-none-eabi-gcc")
     need_tool("qemu-system-arm")
-    summ2 = search(out, "--trials", "1")  # and the best model measured on QEMU Cortex-M4
+    summ2 = search(out, "--trials", "1", "--pareto")  # best measured on QEMU Cortex-M4; Pareto models
     assert summ2["trials"] == 4
     assert {p: p.stat().st_mtime_ns for p in done} == done
     doc2 = json.loads((out / "search.json").read_text())
@@ -92,6 +92,12 @@ def test_search_limits_outputs_resume(tmp_path):
     assert not LIMITS.violations(summ2)  # measured, within the limits
     assert summ2["best_int8_accuracy"] >= summ["best_int8_accuracy"]
     assert np.isfinite(summ2["instructions_per_frame"])
+    assert summ2["best_trial"] in summ2["pareto_trials"]  # the most accurate is never dominated
+    for n in summ2["pareto_trials"]:  # every model of the front: complete, within the limits, loadable
+        rec = doc2["trials"][n]
+        assert rec["state"] == "complete" and not LIMITS.violations(rec["footprint"])
+        assert load_int8_model(out / "pareto" / f"trial_{n:05d}_int8.tflite").n_outputs == ds.n_classes
+        assert (out / "pareto" / f"trial_{n:05d}.keras").is_file()
 
 
 def test_search_bad_options(tmp_path):
