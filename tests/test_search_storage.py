@@ -144,3 +144,20 @@ def test_two_workers_sqlite_and_killed_worker(tmp_path, edgelstm_exe):
     assert summ["failed"] >= 1 and summ["trials"] == len(trials)
     assert summ["complete"] == sum(s == "COMPLETE" for s in states.values())
     assert summ["complete"] >= 3  # 2 + the one after the kill (+ any the killed worker finished)
+
+
+def test_orphan_trial_without_heartbeat_fails_on_start(tmp_path):
+    """A worker killed before its first heartbeat: Optuna never calls its trial stale; the next
+    worker's start-up marks it FAIL (RUNNING, no params, older than the grace period)."""
+    from edgelstm.search.study import open_storage, open_study
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    settings = {"objective": "accuracy"}
+    study = open_study(open_storage(url, 1), "o", settings, 0, heartbeat=1)
+    orphan = study.ask()  # RUNNING, no heartbeat, no params: its worker "died" here
+    live = study.ask()
+    live.set_user_attr("params", {"cell": "gru"})  # a live worker's trial is left alone
+    time.sleep(3.3)
+    study = open_study(open_storage(url, 1), "o", settings, 1, heartbeat=1)
+    states = {t.number: t.state.name for t in study.get_trials(deepcopy=False)}
+    assert states == {orphan.number: "FAIL", live.number: "RUNNING"}

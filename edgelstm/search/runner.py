@@ -78,7 +78,7 @@ def run_search(o: SearchOptions, log: Callable[[str], None]) -> dict:
     o.out_dir.mkdir(parents=True, exist_ok=True)
     url = st.storage_url(o.out_dir, o.storage)
     storage = st.open_storage(url, o.heartbeat)
-    study = st.open_study(storage, o.study, settings, o.seed)
+    study = st.open_study(storage, o.study, settings, o.seed, o.heartbeat)
     seed = st.split_seed(study, o.seed)  # every worker: the first worker's test and validation splits
     ds = load_dataset(o.data, seed=seed)
     sds = search_split(ds, seed)

@@ -4,6 +4,8 @@ Storage: an embedded SQLite file DIR/search.db by default, or any Optuna RDB URL
 postgresql://...) shared by several workers. Every worker runs a heartbeat (Optuna's
 RDBStorage heartbeat): a trial whose worker died (killed, machine lost) stops beating and is
 marked FAIL by the next worker that starts a trial, so it is neither counted nor left RUNNING.
+A worker killed before its first heartbeat leaves a trial Optuna never calls stale: the
+next worker's start-up fails it too (:func:`fail_orphans`).
 Re-running the same command resumes the study: finished trials are read back, never retrained.
 The settings that define a study (data, target, limits, objective) are stored on it; a re-run
 with other settings is refused instead of mixing incomparable trials.
@@ -11,6 +13,7 @@ with other settings is refused instead of mixing incomparable trials.
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import statistics
 import warnings
@@ -84,7 +87,27 @@ def redact_url(url: str) -> str:
     return url
 
 
-def open_study(storage, name: str, settings: dict, seed: int):
+def fail_orphans(study, grace: float) -> None:
+    """FAIL the RUNNING trials of workers that died before their first heartbeat.
+
+    Optuna's stale-trial check skips a trial without any heartbeat (a worker killed between
+    creating the trial and its heartbeat thread's first beat). Such a trial never got to the
+    objective's first line, which records its params within milliseconds: RUNNING, no params,
+    started more than ``grace`` seconds ago means its worker is gone.
+    """
+    optuna = require_optuna()
+    now = datetime.datetime.now()
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if "params" in t.user_attrs or t.datetime_start is None:
+            continue
+        if (now - t.datetime_start).total_seconds() > grace:
+            try:
+                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+            except Exception:  # noqa: BLE001 - another worker finished or failed it first
+                pass
+
+
+def open_study(storage, name: str, settings: dict, seed: int, heartbeat: int = HEARTBEAT_SECONDS):
     """Create or load study ``name``; refuse one whose stored settings differ.
 
     The first worker's ``seed`` becomes the study's ``split_seed`` (the validation split every
@@ -110,6 +133,7 @@ def open_study(storage, name: str, settings: dict, seed: int):
             "repeat the first command's options to resume it, or use another --study / --out",
         )
     optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial: FAIL, not counted
+    fail_orphans(study, 3 * heartbeat)
     n = len(study.get_trials(deepcopy=False))
     study.sampler = optuna.samplers.TPESampler(seed=(int(seed) + 7919 * n) % 2**32, n_startup_trials=8,
                                                multivariate=True, group=True)
