@@ -68,6 +68,11 @@ def test_search_limits_outputs_resume(tmp_path):
     assert summ["best_trial"] in [t["number"] for t in doc["trials"] if t["state"] == "complete"]
     assert not LIMITS.violations(summ)
 
+    # the returned model: the winner trained again on all the training sequences (search/final.py)
+    fin = summ["final_model"]
+    assert fin["trial"] == summ["best_trial"] and fin["training_sequences"] == len(ds.y_train)
+    assert (out / "best_int8.tflite").read_bytes() == (out / fin["files"]["tflite"]).read_bytes()
+
     # the outputs exist and load
     assert summ["best_model"] == str(out / "best.keras") and zipfile.is_zipfile(out / "best.keras")
     meta = json.loads((out / "best.json").read_text())

@@ -121,7 +121,7 @@ def make_objective(setup: TrialSetup, ds: Dataset, log: Callable[[str], None]):
             trial.set_user_attr("error", " ".join(str(e).split())[:300] or type(e).__name__)
             raise
         finally:
-            _clear_keras_session()
+            clear_keras_session()
         trial.set_user_attr("float_accuracy", float(q.float_accuracy))
         trial.set_user_attr("int8_accuracy", float(q.int8_accuracy))
         trial.set_user_attr("files", {k: str(p.relative_to(setup.out_dir)) for k, p in files.items()})
@@ -133,7 +133,7 @@ def make_objective(setup: TrialSetup, ds: Dataset, log: Callable[[str], None]):
     return objective
 
 
-def _clear_keras_session() -> None:
+def clear_keras_session() -> None:
     """Free the finished trial's Keras graph (a long search would otherwise grow)."""
     try:
         import_keras().backend.clear_session()

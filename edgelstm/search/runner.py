@@ -12,9 +12,10 @@ from ..data import load_dataset
 from ..errors import EdgelstmError
 from ..fsutil import check_output_path, require_file, sha256_file
 from . import outputs, study as st
+from .final import retrain_best
 from .footprint_model import coefficients
 from .html import write_html
-from .objective import SEARCH_DATA, Limits, TrialSetup, make_objective, search_split, write_search_data
+from .objective import SEARCH_DATA, VAL_FRACTION, Limits, TrialSetup, make_objective, search_split, write_search_data
 from .space import Space
 from ..train import CELLS
 
@@ -102,22 +103,37 @@ def run_search(o: SearchOptions, log: Callable[[str], None]) -> dict:
         return next((t for t in s.get_trials(deepcopy=False) if ok and t.number == ok[0]["number"]), None)
 
     trials = o.trials if (o.trials is not None or o.timeout is not None) else 20
-    callbacks = [st.progress_callback(log, best_of), st.deadline_callback(o.timeout, time.time())]
+    # the deadline keeps time for the winner's final training on all training sequences (final.py)
+    callbacks = [st.progress_callback(log, best_of),
+                 st.deadline_callback(o.timeout, time.time(), reserve=1 / (1 - VAL_FRACTION))]
     st.run(study, make_objective(setup, sds, log), trials=trials, timeout=o.timeout, callbacks=callbacks)
-    return write_outputs(o, study, settings, log)
+
+    def final(best: dict) -> dict | None:
+        try:
+            return retrain_best(best, full=ds, search=sds, trials_dir=setup.trials_dir, out_dir=o.out_dir,
+                                seed=o.seed, epochs=o.epochs, log=log)
+        except Exception as e:  # noqa: BLE001 - the winner's trial model is still a valid result
+            log(f"note: the final training failed ({' '.join(str(e).split())[:200]}); returning trial "
+                f"{best['number']}'s model")
+            return None
+
+    return write_outputs(o, study, settings, log, final)
 
 
-def write_outputs(o: SearchOptions, study, settings: dict, log: Callable[[str], None]) -> dict:
+def write_outputs(o: SearchOptions, study, settings: dict, log: Callable[[str], None],
+                  final: Callable[[dict], dict] | None = None) -> dict:
     records = [outputs.trial_record(t) for t in study.get_trials(deepcopy=False)]
     candidates = outputs.finished(records, o.out_dir, o.limits)
     front = outputs.pareto_front(candidates)
     front_numbers = [r["number"] for r in front]
     best = outputs.choose_best(candidates, o.out_dir, o.target, o.limits, o.measure, log)
-    dest = outputs.copy_model(o.out_dir, best["files"], o.out_dir / "best") if best else None
+    fin = final(best) if best and final else None  # the winner trained on all training sequences
+    dest = outputs.copy_model(o.out_dir, (fin or best)["files"], o.out_dir / "best") if best else None
     if o.pareto:
         for r in front:
             outputs.copy_model(o.out_dir, r["files"], o.out_dir / "pareto" / f"trial_{r['number']:05d}")
     summ = outputs.summary(best, dest, records)
+    summ["final_model"] = fin
     summ["study"], summ["storage"] = o.study, st.redact_url(st.storage_url(o.out_dir, o.storage))
     settings = settings | {"data": str(o.data), "study": o.study}
     outputs.write_search_json(o.out_dir / "search.json", settings, summ, records, front_numbers)

@@ -174,8 +174,9 @@ def progress_callback(log: Callable[[str], None], best_of: Callable[[object], ob
     return cb
 
 
-def deadline_callback(timeout: float | None, t0: float):
-    """Stop before a trial that would not finish within ``timeout`` (median trial length)."""
+def deadline_callback(timeout: float | None, t0: float, reserve: float = 0.0):
+    """Stop before a trial that would not finish within ``timeout`` (median trial length), keeping
+    ``reserve`` median trials of time for the work after the study (the final training)."""
     durations: list[float] = []
 
     def cb(study, trial) -> None:
@@ -183,7 +184,7 @@ def deadline_callback(timeout: float | None, t0: float):
             return
         if trial.state.name == "COMPLETE":
             durations.append((trial.datetime_complete - trial.datetime_start).total_seconds())
-        if durations and time.time() - t0 + statistics.median(durations) > timeout:
+        if durations and time.time() - t0 + (1 + reserve) * statistics.median(durations) > timeout:
             study.stop()
 
     return cb
