@@ -1,7 +1,7 @@
 """The footprint model of `edgelstm search` against QEMU: within 5 % on shapes not calibrated.
 
-Three shapes outside tools/calibrate_footprint.py's grid (an LSTM with a Dense head, two stacked
-GRU layers, a frame-stacked LSTM with K = 3) are exported and measured on QEMU Cortex-M4 as
+Four shapes outside tools/calibrate_footprint.py's grid (an LSTM with a Dense head, two stacked
+GRU layers, a frame-stacked LSTM with K = 3, a small GRU of 6 units) are exported and measured on QEMU Cortex-M4 as
 `edgelstm verify --target qemu-cortex-m4` does; flash (weights + code), RAM and instructions
 per frame predicted from the shape alone must be within 5 %.
 """
@@ -21,6 +21,8 @@ HELD_OUT = {
     "lstm20_dense10": ModelShape("lstm", (20,), features=5, window=16, classes=3, dense=(10,)),
     "gru14x2": ModelShape("gru", (14, 14), features=3, window=12, classes=4),
     "lstm10_k3": ModelShape("lstm", (10,), features=2, window=30, classes=2, stack=3),
+    # a small GRU: its partial groups of 4 rows (3U, 2U, U rows) weigh most in small cells
+    "gru6": ModelShape("gru", (6,), features=3, window=20, classes=3),
 }
 
 

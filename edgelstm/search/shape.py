@@ -54,6 +54,23 @@ class ModelShape:
             width = w
         return out
 
+    @staticmethod
+    def _gru_row_terms(io: list[tuple[int, int]], dirs: int, per: float) -> dict[str, float]:
+        """The GRU step's three row products per layer (runtime edgelstm_gru_step_s8_s16*.c): the
+        input side's 3U rows of the input width, z and r's 2U rows and the candidate's U rows of U
+        columns. Each runs groups of 4 rows; a last partial group (1-3 rows) is copied next to zero
+        rows and run as a whole group: its padding MACs, its copy and a fixed cost per call."""
+        groups = pad = copy = calls = 0.0
+        for i, h in io:
+            for rows, n in ((3 * h, i), (2 * h, h), (h, h)):
+                rem = rows % 4
+                groups += -(-rows // 4)
+                pad += ((4 - rem) % 4) * n
+                copy += rem * n
+                calls += 1.0 if rem else 0.0
+        return {"ipf_groups_gru": dirs * groups * per, "ipf_macs_tail_gru": dirs * pad * per,
+                "ipf_tailcopy_gru": dirs * copy * per, "ipf_tail_gru": dirs * calls * per}
+
     def terms(self) -> dict[str, float]:
         """The named quantities of this shape the footprint coefficients multiply.
 
@@ -100,8 +117,13 @@ class ModelShape:
             f"ipf_in_{c}": dirs * sum(i for i, _ in io) * per,
             f"ipf_layers_{c}": dirs * len(io) * per,
             # kernels run groups of 4 gate rows; the rows of the last, partial group cost more
-            f"ipf_macs_tail_{c}": sum(dirs * g * (h % 4) * (i + h) for i, h in io) * per,
-            f"ipf_tail_{c}": sum(dirs * (h % 4) for _, h in io) * per,
+            **(self._gru_row_terms(io, dirs, per) if c == "gru" else {
+                "ipf_macs_tail_lstm": sum(dirs * g * (h % 4) * (i + h) for i, h in io) * per,
+                "ipf_tail_lstm": sum(dirs * (h % 4) for _, h in io) * per,
+                # vector paths (MVE: edgelstm_lstm_step_s8_s16_mve.c) run units 4 at a time (the
+                # element-wise work per group of 4 units) and 16 columns per vector instruction
+                "ipf_ugroups_lstm": sum(dirs * -(-h // 4) for _, h in io) * per,
+                "ipf_chunks16_lstm": sum(dirs * h * (-(-i // 16) + -(-h // 16)) for i, h in io) * per}),
             f"ipf_one_{key}": 1.0,
             "ipf_ws_steps": per if self.bidirectional else 0.0,
             "ipf_head_ws": (head_w + 8 * head_rows) / self.window if self.bidirectional else 0.0,
