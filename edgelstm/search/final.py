@@ -21,6 +21,9 @@ winner has not changed does not train it again.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -62,14 +65,19 @@ def retrain_best(best: dict, *, full: Dataset, search: Dataset, trials_dir: Path
         return json.loads(record_path.read_text()) | {"files": rel}
     log(f"search: training the winner (trial {best['number']}) again on all {len(full.y_train)} training "
         f"sequences, as `edgelstm train` would")
+    # staged in a folder of this process, then moved into place: workers sharing DIR (the same
+    # SQLite study) may train the same winner at the same time; each move is atomic
+    stage = Path(tempfile.mkdtemp(prefix=f"stage-{os.getpid()}-", dir=final_dir))
+    staged = trial_files(stage, best["number"])
     try:
         result = train_model(final_dataset(full, search), train_config(best["params"], seed=seed, epochs=epochs))
-        for p in files.values():
-            p.unlink(missing_ok=True)
-        save_model(result, files["keras"])
-        q = quantize_model(files["keras"], data, files["tflite"], tflm_samples=0)
+        save_model(result, staged["keras"])
+        q = quantize_model(staged["keras"], data, staged["tflite"], tflm_samples=0)
+        for k in ("json", "keras", "tflite"):
+            os.replace(staged[k], files[k])
     finally:
         clear_keras_session()
+        shutil.rmtree(stage, ignore_errors=True)
     rec = {"trial": best["number"], "training_sequences": int(len(full.y_train)),
            "fit_int8_accuracy": float(q.int8_accuracy), "fit_float_accuracy": float(q.float_accuracy)}
     write_text_atomic(record_path, json.dumps(rec) + "\n", what="final model record")
