@@ -71,58 +71,6 @@ static void edgelstm_gru_rows_rv32(const uint8_t *w, const uint32_t *vw, int32_t
 void edgelstm_gru_step_path_s8_s16(const edgelstm_gru_params_s8_s16_t *p, const edgelstm_gru_prepared_t *q,
                                    const int8_t *x, int8_t *h8, int16_t *h16)
 {
-    const int32_t n_units = p->units;
-    const int32_t n_in = p->input_size;
-    int16_t *ax = q->ax;
-    int16_t *ah = q->ah;
-    uint32_t *vw = q->vw;
-    const uint8_t *wh = (const uint8_t *)p->weights_h;
-    const uint8_t *wh_n = q->wh_n;
-    const int32_t *bias_h = p->bias_h; /* NULL: no recurrent biases */
-    int32_t corr;
-    int32_t u;
-
-    /* 1. The input side of all 3U rows. */
-    (void)edgelstm_widen_s8(x, n_in, vw, &corr);
-    edgelstm_gru_rows_rv32((const uint8_t *)p->weights_x, vw, n_in, -128 * corr, 3 * n_units, p->bias_x,
-                           p->multiplier_x, p->shift_x, ax);
-
-    /* 2. Update and reset gates: the recurrent side of rows 0 .. 2U-1 on the old h8. */
-    (void)edgelstm_widen_s8(h8, n_units, vw, &corr);
-    corr *= -128;
-    edgelstm_gru_rows_rv32(wh, vw, n_units, corr, 2 * n_units, bias_h, p->multiplier_h, p->shift_h, ah);
-    for (u = 0; u < 2 * n_units; ++u) {
-        ax[u] = (int16_t)edgelstm_sigmoid_q15(edgelstm_sat16(ax[u] + ah[u])); /* = edgelstm_sigmoid_int16 */
-    }
-
-    /* 3. The candidate's pre-activation in ax[2U .. 3U-1]. */
-    if (p->reset_after) {
-        const edgelstm_mul_params_t *rm = &p->reset_mul;
-        edgelstm_gru_rows_rv32(wh_n, vw, n_units, corr, n_units, bias_h ? bias_h + 2 * n_units : 0,
-                               p->multiplier_h + 2 * n_units, p->shift_h + 2 * n_units, ah);
-        for (u = 0; u < n_units; ++u) {
-            /* r * (U_h h8 + bh_h): Q0.15 x Q3.12 -> Q3.12 */
-            const int32_t rh = edgelstm_mul_requantize(ax[n_units + u], ah[u], rm->multiplier, rm->shift, rm->offset,
-                                                       rm->act_min, rm->act_max);
-            ax[2 * n_units + u] = (int16_t)edgelstm_sat16(ax[2 * n_units + u] + rh);
-        }
-    } else {
-        /* r * h16 in the h8 scale into h8 (the old h8 is not read again), then U_h (r h)8 */
-        for (u = 0; u < n_units; ++u) {
-            h8[u] = (int8_t)edgelstm_sat8(
-                edgelstm_rounding_divide_by_pot((int32_t)ax[n_units + u] * (int32_t)h16[u], q->rh_shift));
-        }
-        (void)edgelstm_widen_s8(h8, n_units, vw, &corr);
-        edgelstm_gru_rows_rv32(wh_n, vw, n_units, -128 * corr, n_units, 0, p->multiplier_h + 2 * n_units,
-                               p->shift_h + 2 * n_units, ah);
-        for (u = 0; u < n_units; ++u) {
-            ax[2 * n_units + u] = (int16_t)edgelstm_sat16(ax[2 * n_units + u] + ah[u]);
-        }
-    }
-
-    /* 4. Candidate, state update h16 = n + z (h16 - n), output h8. */
-    for (u = 0; u < n_units; ++u) {
-        edgelstm_gru_update_c(ax[u], ax[2 * n_units + u], q->out_shift, h16 + u, h8 + u);
-    }
+    edgelstm_gru_step_rows_c(p, q, x, h8, h16, edgelstm_gru_rows_rv32);
 }
 #endif /* EDGELSTM_PATH_RV32 */
